@@ -1,0 +1,85 @@
+"""cloudlease: elect a single runner on a store you already have.
+
+The public surface is re-exported here; submodules load on first use, so ``import cloudlease``
+stays cheap in a cold-starting function.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+from cloudlease.errors import (
+    CloudLeaseError,
+    ConfigError,
+    CorruptRecord,
+    LeaseHeld,
+    LeaseLost,
+    StoreMisconfigured,
+    StoreUnavailable,
+)
+
+__version__ = "0.1.0"
+
+_LAZY = {
+    "Clock": "cloudlease.clock",
+    "SystemClock": "cloudlease.clock",
+    "Lease": "cloudlease.lease",
+    "LeaseRecord": "cloudlease.lease",
+    "Capabilities": "cloudlease.store",
+    "LeaseStore": "cloudlease.store",
+    "BaseStore": "cloudlease.store",
+    "default_holder_id": "cloudlease.store",
+    "hold": "cloudlease.keeper",
+    "HeldLease": "cloudlease.keeper",
+    "FOREVER": "cloudlease.keeper",
+    "LeaderElector": "cloudlease.elector",
+    "open_store": "cloudlease.urls",
+    "installed_schemes": "cloudlease.urls",
+}
+
+if TYPE_CHECKING:
+    from cloudlease.clock import Clock, SystemClock
+    from cloudlease.elector import LeaderElector
+    from cloudlease.keeper import FOREVER, HeldLease, hold
+    from cloudlease.lease import Lease, LeaseRecord
+    from cloudlease.store import BaseStore, Capabilities, LeaseStore, default_holder_id
+    from cloudlease.urls import installed_schemes, open_store
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'cloudlease' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
+__all__ = [
+    "FOREVER",
+    "BaseStore",
+    "Capabilities",
+    "Clock",
+    "CloudLeaseError",
+    "ConfigError",
+    "CorruptRecord",
+    "HeldLease",
+    "LeaderElector",
+    "Lease",
+    "LeaseHeld",
+    "LeaseLost",
+    "LeaseRecord",
+    "LeaseStore",
+    "StoreMisconfigured",
+    "StoreUnavailable",
+    "SystemClock",
+    "default_holder_id",
+    "hold",
+    "installed_schemes",
+    "open_store",
+]

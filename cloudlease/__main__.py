@@ -1,0 +1,5 @@
+"""``python -m cloudlease``: the CLI."""
+
+from cloudlease.cli import main
+
+raise SystemExit(main())

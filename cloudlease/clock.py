@@ -1,0 +1,47 @@
+"""Time, behind one small protocol so that tests run on a FakeClock and never sleep.
+
+The holder of a lease trusts only ``monotonic()``; contenders compare stored wall-clock expiry
+(``wall_ms()``) with their own wall clock plus a skew allowance.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Protocol, runtime_checkable
+
+
+@runtime_checkable
+class Clock(Protocol):
+    """Where cloudlease gets every instant and every wait."""
+
+    def wall_ms(self) -> int:
+        """Wall-clock time in epoch milliseconds (compared across hosts)."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds on a clock that never goes back (compared only on this host)."""
+        ...
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        """Block until ``event`` is set or ``timeout`` seconds pass; True if the event was set."""
+        ...
+
+
+class SystemClock:
+    """The real clock: ``time.time_ns``, ``time.monotonic`` and ``Event.wait``."""
+
+    def wall_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def monotonic(self) -> float:
+        return time.monotonic()
+
+    def wait(self, event: threading.Event, timeout: float) -> bool:
+        return event.wait(max(0.0, timeout))
+
+    def __repr__(self) -> str:
+        return "SystemClock()"
+
+
+SYSTEM_CLOCK = SystemClock()

@@ -1,0 +1,84 @@
+"""The error hierarchy: one root, and every message names the lease, the store and the fix."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cloudlease.lease import LeaseRecord
+
+
+class CloudLeaseError(Exception):
+    """Root of every error cloudlease raises.
+
+    ``lease`` and ``store`` name what the error is about (either may be None when the error is
+    not about one lease or one store); the message always says what to do next.
+    """
+
+    def __init__(self, message: str, *, lease: str | None = None, store: str | None = None):
+        parts = [message]
+        where = ", ".join(
+            part
+            for part in (
+                f"lease {lease!r}" if lease is not None else "",
+                f"store {store}" if store is not None else "",
+            )
+            if part
+        )
+        if where:
+            parts.insert(0, f"[{where}]")
+        super().__init__(" ".join(parts))
+        self.lease = lease
+        self.store = store
+        self.detail = message
+
+
+class ConfigError(CloudLeaseError, ValueError):
+    """Bad input (name, duration, URL, metadata, timing config), refused before any request."""
+
+
+class LeaseHeld(CloudLeaseError):
+    """The lease is held by someone else; ``record`` is the record as observed in the same call."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        lease: str | None = None,
+        store: str | None = None,
+        record: LeaseRecord | None = None,
+    ):
+        super().__init__(message, lease=lease, store=store)
+        self.record = record
+
+
+class LeaseLost(CloudLeaseError):
+    """The lease is no longer ours: taken over, released, expired locally, or renewal failed."""
+
+
+class StoreUnavailable(CloudLeaseError):
+    """The store could not be reached or refused service (throttling, 5xx, network).
+
+    ``ambiguous`` is True when the request may have been applied; stores resolve that by reading
+    the record back before this error reaches a caller.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        lease: str | None = None,
+        store: str | None = None,
+        ambiguous: bool = False,
+    ):
+        super().__init__(message, lease=lease, store=store)
+        self.ambiguous = ambiguous
+
+
+class StoreMisconfigured(CloudLeaseError):
+    """The store exists but cannot serve: missing table/container, no credentials, no access,
+    or a record that cloudlease did not write. Retrying does not help; the message says the fix."""
+
+
+class CorruptRecord(StoreMisconfigured):
+    """A stored record is not a cloudlease record (wrong types, missing fields)."""

@@ -1,0 +1,349 @@
+"""The store contract: one interface, every backend.
+
+A store does conditional writes of one record per lease name; all timing (renewal, stepping
+down, retries) lives above it, in ``keeper`` and ``elector``. ``BaseStore`` checks input before
+any request, turns grants into ``Lease`` objects on the local monotonic clock, and resolves
+ambiguous outcomes by reading the record back, so each backend writes only its primitives.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from cloudlease._validation import (
+    Duration,
+    check_holder,
+    check_metadata,
+    check_name,
+    check_ttl,
+    to_seconds,
+)
+from cloudlease.clock import SYSTEM_CLOCK, Clock
+from cloudlease.errors import LeaseHeld, LeaseLost, StoreUnavailable
+from cloudlease.lease import Lease, LeaseRecord
+from cloudlease.records import AcquireRequest
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a store declares about itself (shown by docs and checked by the conformance suite).
+
+    ``round_trips`` counts requests per operation on the happy path.
+    ``shared_across`` is ``"process"``, ``"host"`` or ``"network"``: who can contend.
+    """
+
+    server_side_expiry: bool = False
+    min_ttl: float = 0.001
+    max_ttl: float | None = None
+    fencing: bool = True
+    consistency: str = "strong"
+    shared_across: str = "network"
+    round_trips: Mapping[str, int] = field(
+        default_factory=lambda: {"acquire": 1, "renew": 1, "release": 1, "get": 1}
+    )
+
+
+@runtime_checkable
+class LeaseStore(Protocol):
+    """What the layers above (hold, LeaderElector, runner, CLI) need from a store."""
+
+    clock: Clock
+    capabilities: Capabilities
+    skew_allowance: float
+
+    @property
+    def url(self) -> str: ...
+
+    def acquire(
+        self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
+    ) -> Lease: ...
+
+    def renew(self, lease: Lease, ttl: Duration | None = None) -> Lease: ...
+
+    def release(self, lease: Lease) -> bool: ...
+
+    def get(self, name: str) -> LeaseRecord | None: ...
+
+    def records(self) -> list[LeaseRecord]: ...
+
+    def force_release(self, name: str) -> LeaseRecord | None: ...
+
+    def init(self) -> None: ...
+
+    def close(self) -> None: ...
+
+    def safety_margin_for(self, ttl: float) -> float: ...
+
+
+def default_holder_id() -> str:
+    """A holder id unique to this process instance: ``host:pid:random``."""
+    host = socket.gethostname().split(".")[0][:60] or "host"
+    return f"{host}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+
+
+class BaseStore(ABC):
+    """Shared behaviour of every store: validation, leases, ambiguous-outcome resolution.
+
+    ``skew_allowance`` (seconds) is how far apart contenders' wall clocks may be: a lease is
+    taken over only once ``now > expires_at + skew_allowance``. ``safety_margin`` (seconds)
+    is how long before ``start + ttl`` a holder stops acting; by default ttl/10, at most 2 s.
+    """
+
+    capabilities: Capabilities = Capabilities()
+
+    def __init__(
+        self,
+        *,
+        clock: Clock | None = None,
+        skew_allowance: Duration = 1.0,
+        safety_margin: Duration | None = None,
+    ) -> None:
+        self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
+        self.skew_allowance = to_seconds(skew_allowance, what="skew_allowance", allow_zero=True)
+        self.safety_margin = (
+            None
+            if safety_margin is None
+            else to_seconds(safety_margin, what="safety_margin", allow_zero=True)
+        )
+
+    # -- identity ---------------------------------------------------------------------------
+
+    @property
+    @abstractmethod
+    def url(self) -> str:
+        """The store's URL, as shown in errors and by ``cloudlease status``."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.url!r})"
+
+    def safety_margin_for(self, ttl: float) -> float:
+        """Seconds before ``start + ttl`` at which a holder stops acting."""
+        if self.safety_margin is not None:
+            return min(self.safety_margin, ttl / 2)
+        return min(ttl / 10, 2.0)
+
+    # -- the contract -----------------------------------------------------------------------
+
+    def acquire(
+        self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
+    ) -> Lease:
+        """Take the lease in one atomic conditional write, or raise LeaseHeld with the record.
+
+        Succeeds when the record is absent, released, expired beyond the skew allowance, or
+        already held by ``holder`` (re-entry). Every success writes a greater token.
+        """
+        seconds, checked_metadata = self._check_acquire(name, holder, ttl, metadata)
+        start = self.clock.monotonic()
+        request = AcquireRequest(
+            name=name,
+            holder=holder,
+            ttl_ms=max(1, round(seconds * 1000)),
+            now_ms=self.clock.wall_ms(),
+            skew_ms=round(self.skew_allowance * 1000),
+            metadata=checked_metadata,
+        )
+        try:
+            record, state = self._acquire(request)
+        except StoreUnavailable as exc:
+            if not exc.ambiguous:
+                raise
+            record, state = self._resolve_acquire(request, exc)
+        return self._lease(record, start, request.ttl_ms / 1000, state)
+
+    def renew(self, lease: Lease, ttl: Duration | None = None) -> Lease:
+        """Extend ``lease`` (same token); raise LeaseLost if the record no longer names it."""
+        seconds = self._check_ttl(lease.name, lease.ttl if ttl is None else ttl)
+        start = self.clock.monotonic()
+        now_ms = self.clock.wall_ms()
+        ttl_ms = round(seconds * 1000)
+        try:
+            record, state = self._renew(lease, now_ms, ttl_ms)
+        except StoreUnavailable as exc:
+            if not exc.ambiguous:
+                raise
+            current = self._read_back(lease.name, exc)
+            if not (current and current.holder == lease.holder and current.token == lease.token):
+                raise self._lost(lease, current) from None
+            if current.expires_at != now_ms + ttl_ms:
+                raise StoreUnavailable(
+                    f"renewal of token {lease.token} did not apply ({exc.detail}); the lease is "
+                    "still ours until its deadline: retry the renewal",
+                    lease=lease.name,
+                    store=self.url,
+                ) from exc
+            record, state = current, self._state_after_ambiguous(lease.store_state, current)
+        return self._lease(record, start, seconds, state)
+
+    def release(self, lease: Lease) -> bool:
+        """Clear the holder, keep the token. Idempotent: False if the lease was not ours."""
+        now_ms = self.clock.wall_ms()
+        try:
+            return self._release(lease, now_ms)
+        except StoreUnavailable as exc:
+            if not exc.ambiguous:
+                raise
+            current = self._read_back(lease.name, exc)
+            if current and current.holder == lease.holder and current.token == lease.token:
+                raise StoreUnavailable(
+                    f"release of token {lease.token} did not apply ({exc.detail}); retry it, or "
+                    "let the lease expire",
+                    lease=lease.name,
+                    store=self.url,
+                ) from exc
+            return True
+
+    def get(self, name: str) -> LeaseRecord | None:
+        """A strongly consistent read of the record, or None if there is none."""
+        return self._get(check_name(name, store=self.url))
+
+    def records(self) -> list[LeaseRecord]:
+        """Every lease record in the store, sorted by name."""
+        return sorted(self._list(), key=lambda record: record.name)
+
+    def force_release(self, name: str) -> LeaseRecord | None:
+        """Clear whoever holds ``name`` (an operator's tool for a stuck lease); keep the token.
+
+        Returns the record as it was before, or None if there was none.
+        """
+        return self._force_release(check_name(name, store=self.url), self.clock.wall_ms())
+
+    def delete_record(self, name: str) -> None:
+        """Delete the record outright, as a TTL sweep or an operator would.
+
+        Tokens stay monotonic afterwards: a record created afresh starts at the current epoch ms.
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot delete records")
+
+    def init(self) -> None:
+        """Create what the store needs (table, container, file); idempotent."""
+
+    def close(self) -> None:
+        """Release client resources; the store must not be used afterwards."""
+
+    # -- primitives each backend implements ------------------------------------------------
+
+    @abstractmethod
+    def _acquire(self, request: AcquireRequest) -> tuple[LeaseRecord, Any]:
+        """One atomic conditional write. Return (record written, store state).
+
+        Raise LeaseHeld carrying the current record when the condition fails, and
+        StoreUnavailable(ambiguous=True) when the write may have been applied.
+        """
+
+    @abstractmethod
+    def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
+        """Conditional on holder and token; raise LeaseLost when they no longer match."""
+
+    @abstractmethod
+    def _release(self, lease: Lease, now_ms: int) -> bool:
+        """Conditional on holder and token: clear the holder, keep the token."""
+
+    @abstractmethod
+    def _get(self, name: str) -> LeaseRecord | None:
+        """A strongly consistent read."""
+
+    @abstractmethod
+    def _list(self) -> list[LeaseRecord]:
+        """Every lease record."""
+
+    @abstractmethod
+    def _force_release(self, name: str, now_ms: int) -> LeaseRecord | None:
+        """Clear the holder whoever it is; keep the token."""
+
+    def _state_after_ambiguous(self, previous_state: Any, record: LeaseRecord) -> Any:
+        """Store state for a grant learned by reading back (default: the previous state)."""
+        return previous_state
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _check_ttl(self, name: str, ttl: object) -> float:
+        caps = self.capabilities
+        return check_ttl(
+            ttl, lease=name, store=self.url, min_ttl=caps.min_ttl, max_ttl=caps.max_ttl
+        )
+
+    def _check_acquire(
+        self, name: str, holder: str, ttl: object, metadata: object
+    ) -> tuple[float, dict[str, Any]]:
+        check_name(name, store=self.url)
+        check_holder(holder, lease=name, store=self.url)
+        seconds = self._check_ttl(name, ttl)
+        return seconds, check_metadata(metadata, lease=name, store=self.url)
+
+    def _resolve_acquire(
+        self, request: AcquireRequest, exc: StoreUnavailable
+    ) -> tuple[LeaseRecord, Any]:
+        """The acquire's response was lost: did our attempt's write land?"""
+        current = self._read_back(request.name, exc)
+        if (
+            current is not None
+            and current.holder == request.holder
+            and current.expires_at == request.expires_at
+        ):
+            return current, self._state_after_ambiguous(None, current)
+        if (
+            current is not None
+            and current.holder != request.holder
+            and not current.is_free(request.now_ms, request.skew_ms)
+        ):
+            raise self._held(request, current) from exc
+        raise StoreUnavailable(
+            f"the acquire did not apply ({exc.detail}); retry it (re-entry makes that safe)",
+            lease=request.name,
+            store=self.url,
+        ) from exc
+
+    def _read_back(self, name: str, cause: StoreUnavailable) -> LeaseRecord | None:
+        try:
+            return self._get(name)
+        except StoreUnavailable as exc:
+            raise StoreUnavailable(
+                f"the outcome is unknown: the request failed ({cause.detail}) and reading the "
+                f"record back failed too ({exc.detail}); retry when the store is reachable",
+                lease=name,
+                store=self.url,
+                ambiguous=True,
+            ) from exc
+
+    def _lease(self, record: LeaseRecord, start: float, ttl: float, state: Any) -> Lease:
+        return Lease(
+            name=record.name,
+            holder=record.holder,
+            token=record.token,
+            expires_at=record.expires_at,
+            deadline=start + ttl - self.safety_margin_for(ttl),
+            ttl=ttl,
+            record=record,
+            clock=self.clock,
+            store_state=state,
+        )
+
+    def _held(self, request: AcquireRequest, current: LeaseRecord) -> LeaseHeld:
+        """The LeaseHeld error for a failed acquire that observed ``current``."""
+        return LeaseHeld(
+            f"held by {current.holder!r} (token {current.token}) until epoch ms "
+            f"{current.expires_at}; wait for it (hold(..., wait=...)) or skip this run",
+            lease=request.name,
+            store=self.url,
+            record=current,
+        )
+
+    def _lost(self, lease: Lease, current: LeaseRecord | None) -> LeaseLost:
+        """The LeaseLost error for a renew that found ``current`` instead of our lease."""
+        if current is None:
+            what = "the record is gone"
+        elif current.holder == "":
+            what = "the lease was released"
+        else:
+            what = f"now held by {current.holder!r} with token {current.token}"
+        return LeaseLost(
+            f"token {lease.token} is no longer valid: {what}; stop acting and acquire again",
+            lease=lease.name,
+            store=self.url,
+        )

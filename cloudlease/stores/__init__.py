@@ -1,0 +1,1 @@
+"""Embedded stores: ``memory://`` (one process) and ``sqlite:///PATH`` (one host)."""

@@ -1,0 +1,268 @@
+"""``sqlite:///PATH``: a store in one SQLite file, safe across processes on one host.
+
+Each operation is one ``BEGIN IMMEDIATE`` transaction (read, decide, write), so two processes
+never interleave inside an operation. WAL journaling and a busy timeout keep contention cheap.
+``sqlite:///leases.db`` is relative to the working directory, ``sqlite:////var/x.db`` absolute.
+Query options: ``table`` (default ``cloudlease_leases``), ``timeout`` (busy timeout, seconds).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+from cloudlease import records as rules
+from cloudlease._validation import Duration, to_seconds
+from cloudlease.clock import Clock
+from cloudlease.errors import ConfigError, CorruptRecord, StoreMisconfigured, StoreUnavailable
+from cloudlease.lease import Lease, LeaseRecord
+from cloudlease.records import AcquireRequest
+from cloudlease.store import BaseStore, Capabilities
+
+T = TypeVar("T")
+_TABLE_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+_COLUMNS = "name, holder, token, expires_at, acquired_at, renewed_at, transitions, metadata"
+
+
+class SQLiteStore(BaseStore):
+    """Lease records as rows of one table in one SQLite file."""
+
+    capabilities = Capabilities(shared_across="host")
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        table: str = "cloudlease_leases",
+        busy_timeout: Duration = 10.0,
+        clock: Clock | None = None,
+        skew_allowance: Duration = 0.0,
+        safety_margin: Duration | None = None,
+    ) -> None:
+        super().__init__(clock=clock, skew_allowance=skew_allowance, safety_margin=safety_margin)
+        self.path = Path(path)
+        if not _TABLE_PATTERN.fullmatch(table):
+            raise ConfigError(
+                f"invalid table name {table!r}: use letters, digits and '_', up to 63 characters",
+                store=f"sqlite:///{self.path}",
+            )
+        self.table = table
+        self.busy_timeout = to_seconds(busy_timeout, what="busy_timeout", store=self.url)
+        self._lock = threading.Lock()
+        self._connection: sqlite3.Connection | None = None
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    # -- connection -------------------------------------------------------------------------
+
+    def init(self) -> None:
+        with self._lock:
+            self._connect()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is not None:
+            return self._connection
+        if not self.path.parent.is_dir():
+            raise StoreMisconfigured(
+                f"the directory {self.path.parent} does not exist; create it or point the URL "
+                "at an existing directory",
+                store=self.url,
+            )
+        try:
+            connection = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("PRAGMA synchronous=NORMAL")
+            connection.execute(
+                f"CREATE TABLE IF NOT EXISTS {self.table} ("
+                "name TEXT PRIMARY KEY, holder TEXT NOT NULL, token INTEGER NOT NULL, "
+                "expires_at INTEGER NOT NULL, acquired_at INTEGER NOT NULL, "
+                "renewed_at INTEGER NOT NULL, transitions INTEGER NOT NULL, "
+                "metadata TEXT NOT NULL)"
+            )
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(
+                f"cannot open the SQLite file ({exc}); check the path and its permissions",
+                store=self.url,
+            ) from exc
+        self._connection = connection
+        return connection
+
+    @contextmanager
+    def _transaction(self, name: str | None) -> Iterator[sqlite3.Connection]:
+        """One ``BEGIN IMMEDIATE`` transaction; rolled back (nothing written) on any error."""
+        with self._lock:
+            connection = self._connect()
+            try:
+                connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(
+                    f"the SQLite file stayed locked for {self.busy_timeout:g}s ({exc}); retry, "
+                    "or raise ?timeout= in the URL",
+                    lease=name,
+                    store=self.url,
+                ) from exc
+            try:
+                yield connection
+                connection.execute("COMMIT")
+            except BaseException:
+                connection.execute("ROLLBACK")
+                raise
+
+    def _run(self, name: str | None, body: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            with self._transaction(name) as connection:
+                return body(connection)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(
+                f"SQLite error ({exc}); nothing was written, retry", lease=name, store=self.url
+            ) from exc
+
+    def _read(self, connection: sqlite3.Connection, name: str) -> LeaseRecord | None:
+        row = connection.execute(
+            f"SELECT {_COLUMNS} FROM {self.table} WHERE name = ?", (name,)
+        ).fetchone()
+        return None if row is None else self._decode(row)
+
+    def _write(self, connection: sqlite3.Connection, record: LeaseRecord) -> None:
+        connection.execute(
+            f"INSERT OR REPLACE INTO {self.table} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                record.name,
+                record.holder,
+                record.token,
+                record.expires_at,
+                record.acquired_at,
+                record.renewed_at,
+                record.transitions,
+                json.dumps(record.metadata, separators=(",", ":"), sort_keys=True),
+            ),
+        )
+
+    def _decode(self, row: tuple[Any, ...]) -> LeaseRecord:
+        name, holder, *numbers, metadata = row
+        try:
+            decoded = json.loads(metadata)
+            if not isinstance(holder, str) or not all(isinstance(n, int) for n in numbers):
+                raise TypeError("wrong column types")
+            if not isinstance(decoded, dict):
+                raise TypeError("metadata is not an object")
+        except (TypeError, ValueError) as exc:
+            raise CorruptRecord(
+                f"row in table {self.table} is not a cloudlease record ({exc}); delete the row "
+                "or use another table",
+                lease=str(name),
+                store=self.url,
+            ) from None
+        token, expires_at, acquired_at, renewed_at, transitions = numbers
+        return LeaseRecord(
+            name, holder, token, expires_at, acquired_at, renewed_at, transitions, decoded
+        )
+
+    # -- primitives -------------------------------------------------------------------------
+
+    def _acquire(self, request: AcquireRequest) -> tuple[LeaseRecord, Any]:
+        def body(connection: sqlite3.Connection) -> LeaseRecord:
+            current = self._read(connection, request.name)
+            if not rules.can_acquire(current, request):
+                assert current is not None
+                raise self._held(request, current)
+            record = rules.acquired(current, request)
+            self._write(connection, record)
+            return record
+
+        return self._run(request.name, body), None
+
+    def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
+        def body(connection: sqlite3.Connection) -> LeaseRecord:
+            current = self._read(connection, lease.name)
+            if current is None or not rules.holds(current, lease.holder, lease.token):
+                raise self._lost(lease, current)
+            record = rules.renewed(current, now_ms, ttl_ms)
+            self._write(connection, record)
+            return record
+
+        return self._run(lease.name, body), None
+
+    def _release(self, lease: Lease, now_ms: int) -> bool:
+        def body(connection: sqlite3.Connection) -> bool:
+            current = self._read(connection, lease.name)
+            if current is None or not rules.holds(current, lease.holder, lease.token):
+                return False
+            self._write(connection, rules.released(current, now_ms))
+            return True
+
+        return self._run(lease.name, body)
+
+    def _get(self, name: str) -> LeaseRecord | None:
+        return self._run(name, lambda connection: self._read(connection, name))
+
+    def _list(self) -> list[LeaseRecord]:
+        def body(connection: sqlite3.Connection) -> list[LeaseRecord]:
+            rows = connection.execute(f"SELECT {_COLUMNS} FROM {self.table}").fetchall()
+            return [self._decode(row) for row in rows]
+
+        return self._run(None, body)
+
+    def _force_release(self, name: str, now_ms: int) -> LeaseRecord | None:
+        def body(connection: sqlite3.Connection) -> LeaseRecord | None:
+            current = self._read(connection, name)
+            if current is not None:
+                self._write(connection, rules.released(current, now_ms))
+            return current
+
+        return self._run(name, body)
+
+    def delete_record(self, name: str) -> None:
+        """Drop a record outright, as an operator might (tests use it)."""
+        self._run(name, lambda c: c.execute(f"DELETE FROM {self.table} WHERE name = ?", (name,)))
+
+
+def from_url(url: str, **options: Any) -> SQLiteStore:
+    """Open ``sqlite:///relative.db`` or ``sqlite:////absolute.db`` (``?table=&timeout=``)."""
+    parts = urlsplit(url)
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if parts.scheme != "sqlite" or parts.netloc or not path:
+        raise ConfigError(
+            f"cannot parse SQLite store URL {url!r}: use 'sqlite:///relative/path.db' or "
+            "'sqlite:////absolute/path.db'",
+            store=url,
+        )
+    query = parse_qs(parts.query, keep_blank_values=True)
+    unknown = set(query) - {"table", "timeout"}
+    if unknown:
+        raise ConfigError(
+            f"unknown option(s) {', '.join(sorted(unknown))} in SQLite store URL {url!r}; "
+            "known: table, timeout",
+            store=url,
+        )
+    if "table" in query:
+        options.setdefault("table", query["table"][-1])
+    if "timeout" in query:
+        try:
+            options.setdefault("busy_timeout", float(query["timeout"][-1]))
+        except ValueError:
+            raise ConfigError(
+                f"timeout={query['timeout'][-1]!r} in {url!r} is not a number of seconds",
+                store=url,
+            ) from None
+    return SQLiteStore(path, **options)
