@@ -7,6 +7,7 @@ fail when ``CLOUDLEASE_REQUIRE_EMULATORS=1`` (as in CI).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -103,8 +104,6 @@ class ManagedProcess:
             except ProcessLookupError:
                 pass
         # Children that outlived the leader (gcloud leaves java behind) share the group.
-        try:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
             os.killpg(self.process.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
         self._log.close()
