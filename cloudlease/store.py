@@ -9,8 +9,6 @@ ambiguous outcomes by reading the record back, so each backend writes only its p
 from __future__ import annotations
 
 import os
-import socket
-import uuid
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -83,8 +81,8 @@ class LeaseStore(Protocol):
 
 def default_holder_id() -> str:
     """A holder id unique to this process instance: ``host:pid:random``."""
-    host = socket.gethostname().split(".")[0][:60] or "host"
-    return f"{host}:{os.getpid()}:{uuid.uuid4().hex[:12]}"
+    host = os.uname().nodename.split(".")[0][:60] or "host"
+    return f"{host}:{os.getpid()}:{os.urandom(6).hex()}"
 
 
 class BaseStore(ABC):

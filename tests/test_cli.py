@@ -1,0 +1,245 @@
+"""The cloudlease command, end to end in subprocesses, on a SQLite store."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from cloudlease.stores.sqlite import SQLiteStore
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def cli(*args: str, timeout: float = 60, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    result: subprocess.CompletedProcess[str] = subprocess.run(
+        [sys.executable, "-m", "cloudlease", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        **kwargs,  # type: ignore[call-overload]
+    )
+    return result
+
+
+@pytest.fixture
+def url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'leases.db'}"
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> SQLiteStore:
+    return SQLiteStore(tmp_path / "leases.db")
+
+
+def test_run_exposes_the_lease_to_the_child_and_returns_its_exit_code(
+    url: str, store: SQLiteStore
+) -> None:
+    script = (
+        "import os, sys; "
+        "print(os.environ['CLOUDLEASE_LEASE'], os.environ['CLOUDLEASE_HOLDER'], "
+        "os.environ['CLOUDLEASE_TOKEN'], os.environ['CLOUDLEASE_DEADLINE']); sys.exit(3)"
+    )
+    result = cli(
+        "run",
+        "--store",
+        url,
+        "--lease",
+        "nightly",
+        "--holder",
+        "h1",
+        "--",
+        sys.executable,
+        "-c",
+        script,
+    )
+    assert result.returncode == 3, result.stderr
+    lease, holder, token, deadline = result.stdout.split()
+    assert (lease, holder) == ("nightly", "h1")
+    record = store.get("nightly")
+    assert record is not None
+    assert record.holder == "" and record.token == int(token)  # released, token kept
+    assert int(deadline) > record.acquired_at
+
+
+def test_run_exits_75_naming_the_holder_when_held_elsewhere(url: str, store: SQLiteStore) -> None:
+    store.acquire("nightly", "someone-else", 60)
+    result = cli("run", "--store", url, "--lease", "nightly", "--", "true")
+    assert result.returncode == 75
+    assert "someone-else" in result.stderr
+    assert result.stderr.count("\n") == 1
+    skipped = cli(
+        "run", "--store", url, "--lease", "nightly", "--skip-exit-code", "0", "--", "true"
+    )
+    assert skipped.returncode == 0
+
+
+def test_run_waits_for_the_lease_with_wait(url: str, store: SQLiteStore) -> None:
+    store.acquire("nightly", "someone-else", 1.0)
+    result = cli("run", "--store", url, "--lease", "nightly", "--wait", "30", "--", "true")
+    assert result.returncode == 0, result.stderr
+    record = store.get("nightly")
+    assert record is not None and record.transitions == 2
+
+
+def test_run_stops_the_child_when_the_lease_is_lost(url: str, store: SQLiteStore) -> None:
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cloudlease",
+            "run",
+            "--store",
+            url,
+            "--lease",
+            "nightly",
+            "--ttl",
+            "1.5",
+            "--grace",
+            "5",
+            "--",
+            "sleep",
+            "60",
+        ],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        give_up = time.monotonic() + 20
+        while (record := store.get("nightly")) is None or record.holder == "":
+            assert time.monotonic() < give_up, "cloudlease run never acquired"
+            time.sleep(0.05)
+        store.force_release("nightly")
+        store.acquire("nightly", "intruder", 60)
+        code = child.wait(20)
+    finally:
+        child.kill()
+    assert code == 128 + signal.SIGTERM
+    assert child.stderr is not None
+    assert "lost" in child.stderr.read()
+    record = store.get("nightly")
+    assert record is not None and record.holder == "intruder"
+
+
+def test_run_forwards_sigterm_to_the_child_and_releases(url: str, store: SQLiteStore) -> None:
+    script = (
+        "import signal, sys, time; "
+        "signal.signal(signal.SIGTERM, lambda *a: sys.exit(7)); "
+        "print('ready', flush=True); time.sleep(60)"
+    )
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "cloudlease",
+            "run",
+            "--store",
+            url,
+            "--lease",
+            "nightly",
+            "--",
+            sys.executable,
+            "-c",
+            script,
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        child.send_signal(signal.SIGTERM)
+        code = child.wait(20)
+    finally:
+        child.kill()
+    assert code == 7
+    record = store.get("nightly")
+    assert record is not None and record.holder == ""
+
+
+def test_status_json_lists_records_with_the_documented_keys(url: str, store: SQLiteStore) -> None:
+    store.acquire("b-job", "h1", 60, {"host": "x"})
+    store.release(store.acquire("a-job", "h2", 60))
+    result = cli("status", "--store", url, "--json")
+    assert result.returncode == 0, result.stderr
+    rows = json.loads(result.stdout)
+    assert [row["name"] for row in rows] == ["a-job", "b-job"]
+    assert {"name", "holder", "token", "expires_at", "transitions", "metadata"} <= set(rows[0])
+    assert rows[0]["holder"] is None
+    assert rows[1]["holder"] == "h1" and rows[1]["metadata"] == {"host": "x"}
+    one = json.loads(cli("status", "--store", url, "--lease", "b-job", "--json").stdout)
+    assert [row["name"] for row in one] == ["b-job"]
+
+
+def test_status_table_shows_holder_and_expiry(url: str, store: SQLiteStore) -> None:
+    store.acquire("b-job", "h1", 60)
+    result = cli("status", "--store", url)
+    assert result.returncode == 0
+    header, row = result.stdout.splitlines()
+    assert header.split()[:3] == ["NAME", "HOLDER", "TOKEN"]
+    assert row.split()[:2] == ["b-job", "h1"]
+    assert row.split()[3].endswith("s")
+
+
+def test_release_needs_force_then_clears_and_keeps_the_token(url: str, store: SQLiteStore) -> None:
+    lease = store.acquire("stuck", "crashed-host", 600)
+    refused = cli("release", "--store", url, "--lease", "stuck")
+    assert refused.returncode == 2 and "--force" in refused.stderr
+    assert store.get("stuck") == lease.record
+    result = cli("release", "--store", url, "--lease", "stuck", "--force")
+    assert result.returncode == 0 and "crashed-host" in result.stdout
+    record = store.get("stuck")
+    assert record is not None and (record.holder, record.token) == ("", lease.token)
+
+
+def test_init_creates_the_sqlite_store_and_is_idempotent(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    assert cli("init", "--store", url).returncode == 0
+    assert (tmp_path / "new.db").exists()
+    assert cli("init", "--store", url).returncode == 0
+
+
+def test_store_comes_from_cloudlease_store_when_not_given(url: str, store: SQLiteStore) -> None:
+    store.acquire("job", "h1", 60)
+    result = cli("status", "--json", env=dict(os.environ, CLOUDLEASE_STORE=url))
+    assert [row["name"] for row in json.loads(result.stdout)] == ["job"]
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["status", "--store", "nosuchscheme://x"], "no store is installed for scheme"),
+        (["status", "--store", "dynamo"], "cannot parse store URL"),
+        (["status", "--store", "sqlite://"], "cannot parse SQLite store URL"),
+        (["status", "--store", "sqlite:///x.db?colour=red"], "unknown option"),
+        (["run", "--store", "memory://", "--lease", "bad name", "--", "true"], "lease name"),
+        (["run", "--store", "memory://", "--lease", "j", "--ttl", "-1", "--", "true"], "ttl"),
+        (["run", "--store", "memory://", "--lease", "j"], "no command given"),
+        (
+            ["run", "--store", "memory://", "--lease", "j", "--metadata", "[1]", "--", "true"],
+            "JSON object",
+        ),
+        (["status"], "no store"),
+    ],
+)
+def test_bad_input_exits_2_with_one_clear_line(args: list[str], expected: str) -> None:
+    env = {k: v for k, v in os.environ.items() if k != "CLOUDLEASE_STORE"}
+    result = cli(*args, env=env)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_missing_directory_exits_69_with_the_fix(tmp_path: Path) -> None:
+    result = cli("status", "--store", f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}")
+    assert result.returncode == 69
+    assert "does not exist" in result.stderr
