@@ -18,6 +18,7 @@ fi
 
 "$UV" sync --locked --all-packages --all-extras --quiet
 bash scripts/emulators.sh
+UV="$UV" bash scripts/tools.sh
 
 echo "== ruff"
 "$UV" run --no-sync ruff check .
