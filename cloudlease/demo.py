@@ -106,10 +106,10 @@ class _Demo:
         assert worker.process.stdout is not None
         for line in worker.process.stdout:
             event = json.loads(line)
+            self._narrate(worker.name, event)  # before waking the script, so lines stay in order
             with self.lock:
                 worker.events.append(event)
                 self.lock.notify_all()
-            self._narrate(worker.name, event)
 
     def _narrate(self, name: str, event: dict[str, Any]) -> None:
         kind = event["event"]
