@@ -15,6 +15,7 @@ from cloudlease.errors import (
     CorruptRecord,
     LeaseHeld,
     LeaseLost,
+    RunSkipped,
     StoreMisconfigured,
     StoreUnavailable,
 )
@@ -36,6 +37,9 @@ _LAZY = {
     "LeaderElector": "cloudlease.elector",
     "open_store": "cloudlease.urls",
     "installed_schemes": "cloudlease.urls",
+    "single_runner": "cloudlease.runner",
+    "current_lease": "cloudlease.runner",
+    "every": "cloudlease.runner",
 }
 
 if TYPE_CHECKING:
@@ -43,6 +47,7 @@ if TYPE_CHECKING:
     from cloudlease.elector import LeaderElector
     from cloudlease.keeper import FOREVER, HeldLease, hold
     from cloudlease.lease import Lease, LeaseRecord
+    from cloudlease.runner import current_lease, every, single_runner
     from cloudlease.store import BaseStore, Capabilities, LeaseStore, default_holder_id
     from cloudlease.urls import installed_schemes, open_store
 
@@ -75,11 +80,15 @@ __all__ = [
     "LeaseLost",
     "LeaseRecord",
     "LeaseStore",
+    "RunSkipped",
     "StoreMisconfigured",
     "StoreUnavailable",
     "SystemClock",
+    "current_lease",
     "default_holder_id",
+    "every",
     "hold",
     "installed_schemes",
     "open_store",
+    "single_runner",
 ]

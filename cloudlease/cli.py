@@ -257,6 +257,14 @@ def _status(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
+    from cloudlease.runner import last_successes
+
+    successes = last_successes(records)
+    if successes:
+        print("\nLAST SUCCESSFUL RUN (once-per-tick jobs)")
+        for job, (tick, finished_at) in sorted(successes.items()):
+            ago = (now_ms - finished_at) / 1000
+            print(f"  {job}: tick {tick}, finished {ago:.1f}s ago (epoch ms {finished_at})")
     return 0
 
 

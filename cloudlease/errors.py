@@ -56,6 +56,17 @@ class LeaseLost(CloudLeaseError):
     """The lease is no longer ours: taken over, released, expired locally, or renewal failed."""
 
 
+class RunSkipped(CloudLeaseError):
+    """A guarded call did not run: ``reason`` is ``"held"`` (running elsewhere) or ``"done"``
+    (its tick already completed)."""
+
+    def __init__(
+        self, message: str, *, lease: str | None = None, store: str | None = None, reason: str
+    ):
+        super().__init__(message, lease=lease, store=store)
+        self.reason = reason
+
+
 class StoreUnavailable(CloudLeaseError):
     """The store could not be reached or refused service (throttling, 5xx, network).
 

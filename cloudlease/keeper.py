@@ -8,15 +8,17 @@ steps down: ``lost`` is set, ``on_lost`` is called once and ``ensure()`` raises 
 from __future__ import annotations
 
 import logging
+import math
 import random
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any
 
 from cloudlease._validation import Duration, to_seconds
 from cloudlease.errors import ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
-from cloudlease.lease import Lease
+from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.store import LeaseStore, default_holder_id
 
 log = logging.getLogger("cloudlease")
@@ -100,12 +102,14 @@ class Keeper:
         renew_every: float,
         retry_every: float,
         on_lost: Callable[[HeldLease], None] | None = None,
+        not_after: float | None = None,
     ) -> None:
         self.store = store
         self.held = held
         self.renew_every = renew_every
         self.retry_every = retry_every
         self.on_lost = on_lost
+        self.not_after = not_after  # monotonic: no renewal reaches past it
         self.stop_event = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -130,13 +134,27 @@ class Keeper:
             lease = self.held.lease
             now = clock.monotonic()
             if now >= lease.deadline:
-                self._lose("renewals failed until the local deadline; stepped down")
+                capped = (
+                    self.not_after is not None
+                    and self.not_after - now <= self.store.safety_margin_for(lease.ttl) + 1e-6
+                )
+                self._lose(
+                    "reached its hard deadline (max_duration); stepped down"
+                    if capped
+                    else "renewals failed until the local deadline; stepped down"
+                )
                 return
             if now < next_renewal:
                 clock.wait(self.stop_event, min(next_renewal, lease.deadline) - now)
                 continue
+            ttl = lease.ttl
+            if self.not_after is not None:
+                ttl = min(ttl, self.not_after - now)
+                if ttl < self.store.capabilities.min_ttl:
+                    next_renewal = math.inf  # let it run out at its deadline, not past not_after
+                    continue
             try:
-                self.held._update(self.store.renew(lease))
+                self.held._update(self.store.renew(lease, ttl))
                 next_renewal = clock.monotonic() + self.renew_every
             except LeaseLost as exc:
                 self._lose(f"lost: {exc.detail}")
@@ -171,10 +189,12 @@ def acquire_waiting(
     metadata: Mapping[str, Any] | None = None,
     retry_every: float = 1.0,
     rng: random.Random | None = None,
+    give_up_if: Callable[[LeaseRecord], bool] | None = None,
 ) -> Lease:
     """Acquire, retrying while held elsewhere (or the store is unavailable) up to ``wait`` s.
 
-    ``wait=None`` (or 0) fails fast with LeaseHeld. Retries sleep ``retry_every`` with +-20%
+    ``wait=None`` (or 0) fails fast with LeaseHeld, and so does a refusal whose record
+    ``give_up_if`` accepts (e.g. a tick already done). Retries sleep ``retry_every`` with +-20%
     jitter, or less when the current holder's expiry is sooner.
     """
     clock = store.clock
@@ -186,7 +206,13 @@ def acquire_waiting(
             return store.acquire(name, holder, ttl, metadata)
         except (LeaseHeld, StoreUnavailable) as exc:
             left = give_up - clock.monotonic()
-            if left <= 0:
+            held_for_good = (
+                isinstance(exc, LeaseHeld)
+                and exc.record is not None
+                and give_up_if is not None
+                and give_up_if(exc.record)
+            )
+            if left <= 0 or held_for_good:
                 raise
             pause = retry_every * rng.uniform(0.8, 1.2)
             if isinstance(exc, LeaseHeld) and exc.record is not None:
@@ -195,6 +221,96 @@ def acquire_waiting(
                 ) / 1000 + 0.001
                 pause = min(pause, max(until_free, 0.001))
             clock.wait(never, min(pause, left))
+
+
+@dataclass(frozen=True)
+class HoldPlan:
+    """Checked options of one hold: what ``hold()`` and ``single_runner`` share."""
+
+    store: LeaseStore
+    name: str
+    holder: str
+    ttl: float
+    wait: float | None
+    renew_every: float
+    metadata: Mapping[str, Any] | None
+    not_after: float | None  # monotonic, on store.clock
+
+    @classmethod
+    def make(
+        cls,
+        store: LeaseStore,
+        name: str,
+        *,
+        ttl: Duration,
+        wait: Duration | None,
+        holder: str | None,
+        metadata: Mapping[str, Any] | None,
+        renew_every: Duration | None,
+        max_duration: Duration | None,
+    ) -> HoldPlan:
+        """Check every option before any request; ConfigError names the rule broken."""
+        where = {"lease": name, "store": store.url}
+        ttl_s = to_seconds(ttl, what="ttl", lease=name, store=store.url)
+        wait_s = None
+        if wait is not None:
+            wait_s = to_seconds(wait, what="wait", lease=name, allow_zero=True, allow_infinite=True)
+        not_after = None
+        if max_duration is not None:
+            cap = to_seconds(max_duration, what="max_duration", lease=name, store=store.url)
+            not_after = store.clock.monotonic() + cap
+            ttl_s = min(ttl_s, cap)
+        renew_s = ttl_s / 3
+        if renew_every is not None:
+            renew_s = to_seconds(renew_every, what="renew_every", lease=name, store=store.url)
+        usable = ttl_s - store.safety_margin_for(ttl_s)
+        if renew_s >= usable:
+            raise ConfigError(
+                f"renew_every ({renew_s:g}s) must be shorter than ttl minus the safety margin "
+                f"({usable:g}s), or the lease expires before its first renewal; use ttl/3",
+                **where,
+            )
+        who = holder if holder is not None else default_holder_id()
+        return cls(store, name, who, ttl_s, wait_s, renew_s, metadata, not_after)
+
+    def acquire(self, give_up_if: Callable[[LeaseRecord], bool] | None = None) -> HeldLease:
+        """Acquire (waiting as planned) and return the held lease, not yet renewed."""
+        lease = acquire_waiting(
+            self.store,
+            self.name,
+            self.holder,
+            self.ttl,
+            wait=self.wait,
+            metadata=self.metadata,
+            retry_every=min(1.0, self.renew_every),
+            give_up_if=give_up_if,
+        )
+        return HeldLease(lease)
+
+    def keeper(self, held: HeldLease, on_lost: Callable[[HeldLease], None] | None = None) -> Keeper:
+        return Keeper(
+            self.store,
+            held,
+            renew_every=self.renew_every,
+            retry_every=max(self.renew_every / 4, 0.05),
+            on_lost=on_lost,
+            not_after=self.not_after,
+        )
+
+
+def release_quietly(store: LeaseStore, held: HeldLease) -> None:
+    """Release a lease that is still ours; log (not raise) a failure: it expires anyway."""
+    if held.lost.is_set():
+        return
+    held._mark_lost("released")
+    try:
+        store.release(held.lease)
+    except Exception as exc:
+        log.warning(
+            "cloudlease: release of %r failed (%s); it expires by itself at its ttl",
+            held.name,
+            exc,
+        )
 
 
 @contextmanager
@@ -208,6 +324,7 @@ def hold(
     metadata: Mapping[str, Any] | None = None,
     renew_every: Duration | None = None,
     on_lost: Callable[[HeldLease], None] | None = None,
+    max_duration: Duration | None = None,
 ) -> Iterator[HeldLease]:
     """Hold lease ``name`` for the duration of the block.
 
@@ -215,52 +332,25 @@ def hold(
     waits without limit), renews every ``renew_every`` seconds (ttl/3) on a daemon thread,
     and releases on exit. If the lease is lost, ``held.lost`` is set, ``on_lost(held)`` is
     called once and ``held.ensure()`` raises LeaseLost; the block is not interrupted.
+    ``max_duration`` caps the lease, renewals included, to that many seconds from now (a
+    serverless invocation's remaining time), so a killed caller never blocks the next one
+    past it.
     """
-    ttl_s = to_seconds(ttl, what="ttl", lease=name, store=store.url)
-    wait_s = (
-        None
-        if wait is None
-        else to_seconds(wait, what="wait", lease=name, allow_zero=True, allow_infinite=True)
-    )
-    renew_s = (
-        ttl_s / 3
-        if renew_every is None
-        else to_seconds(renew_every, what="renew_every", lease=name)
-    )
-    usable = ttl_s - store.safety_margin_for(ttl_s)
-    if renew_s >= usable:
-        raise ConfigError(
-            f"renew_every ({renew_s:g}s) must be shorter than ttl minus the safety margin "
-            f"({usable:g}s), or the lease expires before its first renewal; use ttl/3",
-            lease=name,
-            store=store.url,
-        )
-    who = holder if holder is not None else default_holder_id()
-    lease = acquire_waiting(
+    plan = HoldPlan.make(
         store,
         name,
-        who,
-        ttl_s,
-        wait=wait_s,
+        ttl=ttl,
+        wait=wait,
+        holder=holder,
         metadata=metadata,
-        retry_every=min(1.0, renew_s),
+        renew_every=renew_every,
+        max_duration=max_duration,
     )
-    held = HeldLease(lease)
-    keeper = Keeper(
-        store, held, renew_every=renew_s, retry_every=max(renew_s / 4, 0.05), on_lost=on_lost
-    )
+    held = plan.acquire()
+    keeper = plan.keeper(held, on_lost)
     keeper.start()
     try:
         yield held
     finally:
         keeper.stop()
-        if not held.lost.is_set():
-            held._mark_lost("released")
-            try:
-                store.release(held.lease)
-            except Exception as exc:
-                log.warning(
-                    "cloudlease: release of %r failed (%s); it expires by itself at its ttl",
-                    name,
-                    exc,
-                )
+        release_quietly(store, held)

@@ -1,0 +1,165 @@
+"""AWS Lambda adapter: ``@aws_lambda.single_runner`` for ``handler(event, context)``.
+
+- holder id: ``context.aws_request_id`` (a retry of the same event re-enters its own lease);
+- the lease, renewals included, never outlives the invocation: it is capped by
+  ``context.get_remaining_time_in_millis()`` minus ``margin``, so a timed-out invocation
+  blocks the next tick at most until its own deadline;
+- once per tick (default): the tick is the EventBridge scheduled event's ``time``;
+- ``CLOUDLEASE_DISABLED=1`` runs the handler unguarded, with a warning (local tests).
+
+It wraps a plain ``(event, context)`` function and returns one, so it stacks with other
+handler decorators (e.g. Powertools' ``@logger.inject_lambda_context``).
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+import os
+from collections.abc import Callable, Mapping
+from datetime import timedelta
+from typing import Any, TypeVar, overload
+
+from cloudlease._validation import Duration, to_seconds
+from cloudlease.errors import ConfigError
+from cloudlease.runner import Call, default_name, guard_function, make_guard
+from cloudlease.store import LeaseStore
+
+log = logging.getLogger("cloudlease")
+F = TypeVar("F", bound=Callable[..., Any])
+DISABLE_ENV = "CLOUDLEASE_DISABLED"
+
+
+def scheduled_time(event: Any) -> str | None:
+    """The tick of an EventBridge scheduled event: its ``time`` (e.g. 2026-01-01T10:00:00Z)."""
+    if isinstance(event, Mapping):
+        value = event.get("time")
+        return value if isinstance(value, str) and value else None
+    return None
+
+
+@overload
+def single_runner(func: F, /) -> F: ...
+
+
+@overload
+def single_runner(
+    *,
+    store: LeaseStore | str | None = None,
+    name: str | None = None,
+    ttl: Duration = 900.0,
+    margin: Duration = 5.0,
+    once_per_tick: bool = True,
+    tick: Callable[[Any], str | None] = scheduled_time,
+    wait: Duration | None = None,
+    skipped: Any = None,
+    raise_on_skip: bool = False,
+    remember: Duration = timedelta(days=1),
+    metadata: Mapping[str, Any] | None = None,
+) -> Callable[[F], F]: ...
+
+
+def single_runner(
+    func: F | None = None,
+    /,
+    *,
+    store: LeaseStore | str | None = None,
+    name: str | None = None,
+    ttl: Duration = 900.0,
+    margin: Duration = 5.0,
+    once_per_tick: bool = True,
+    tick: Callable[[Any], str | None] = scheduled_time,
+    wait: Duration | None = None,
+    skipped: Any = None,
+    raise_on_skip: bool = False,
+    remember: Duration = timedelta(days=1),
+    metadata: Mapping[str, Any] | None = None,
+) -> F | Callable[[F], F]:
+    """Guard a Lambda handler so that one invocation runs per tick (or at a time).
+
+    ``ttl`` is further capped by the invocation's remaining time minus ``margin``.
+    ``once_per_tick=False`` guards every invocation with one lease, ticks ignored.
+    """
+    guard = make_guard(
+        store=store,
+        name=name,
+        ttl=ttl,
+        wait=wait,
+        skipped=skipped,
+        raise_on_skip=raise_on_skip,
+        holder=None,
+        pass_lease=False,
+        tick=None,
+        remember=remember,
+        metadata=metadata,
+    )
+    margin_s = to_seconds(margin, what="margin", lease=name, allow_zero=True)
+
+    def decorate(handler: F) -> F:
+        if inspect.iscoroutinefunction(handler):
+            raise ConfigError(
+                f"{handler.__qualname__} is async, but Lambda calls handlers synchronously; "
+                "wrap it: def handler(event, context): return asyncio.run(main(event, context))",
+                lease=name,
+            )
+        job = name or default_name(handler)
+
+        def call_for(args: Any, kwargs: Any) -> Call:
+            event, context = _event_and_context(args, kwargs, job)
+            remaining = context.get_remaining_time_in_millis() / 1000
+            budget = remaining - margin_s
+            if budget <= 0:
+                raise ConfigError(
+                    f"the invocation has {remaining:.3f}s left, not more than the margin "
+                    f"({margin_s:g}s): too late to start; raise the function timeout",
+                    lease=job,
+                )
+            call = Call(
+                job,
+                holder=str(context.aws_request_id),
+                max_duration=budget,
+                metadata={"request_id": str(context.aws_request_id)},
+            )
+            if once_per_tick:
+                value = tick(event)
+                if not value:
+                    raise ConfigError(
+                        "once-per-tick needs the scheduled time, and this event has none "
+                        "(expected an EventBridge scheduled event with 'time'); pass tick= "
+                        "or once_per_tick=False",
+                        lease=job,
+                    )
+                call.tick = value
+            return call
+
+        guarded = guard_function(guard, handler, call_for)
+
+        def handler_wrapper(*args: Any, **kwargs: Any) -> Any:
+            if os.environ.get(DISABLE_ENV) == "1":
+                log.warning("cloudlease: %s=1: running %s WITHOUT a lease", DISABLE_ENV, job)
+                return handler(*args, **kwargs)
+            return guarded(*args, **kwargs)
+
+        handler_wrapper.__wrapped__ = handler  # type: ignore[attr-defined]
+        handler_wrapper.__name__ = handler.__name__
+        handler_wrapper.__qualname__ = handler.__qualname__
+        handler_wrapper.__doc__ = handler.__doc__
+        return handler_wrapper  # type: ignore[return-value]
+
+    return decorate(func) if func is not None else decorate
+
+
+def _event_and_context(args: Any, kwargs: Any, job: str) -> tuple[Any, Any]:
+    event = kwargs.get("event", args[0] if args else None)
+    context = kwargs.get("context", args[1] if len(args) > 1 else None)
+    if not (
+        isinstance(getattr(context, "aws_request_id", None), str)
+        and callable(getattr(context, "get_remaining_time_in_millis", None))
+    ):
+        raise ConfigError(
+            f"expected a Lambda context as the handler's second argument, got {context!r}: "
+            "call it as handler(event, context); for a local run pass an object with "
+            "aws_request_id and get_remaining_time_in_millis(), or set CLOUDLEASE_DISABLED=1",
+            lease=job,
+        )
+    return event, context
