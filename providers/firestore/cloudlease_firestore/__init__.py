@@ -1,9 +1,34 @@
-"""cloudlease store on Google Cloud Firestore (transactions). (work in progress)."""
+"""cloudlease store on Google Cloud Firestore: one document per lease, transactions to acquire,
+precondition writes to renew and release, and fenced writes inside your own transactions.
+
+    from cloudlease_firestore import FirestoreStore
+    store = FirestoreStore("my-project", "cloudlease_leases")
+    # or: cloudlease.urls.open_store("firestore://my-project/cloudlease_leases")
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from cloudlease_firestore._documents import FIELDS, TTL_FIELD, document_id, lease_name
+from cloudlease_firestore._errors import IAM_ROLE
+from cloudlease_firestore._url import from_url
+from cloudlease_firestore.store import (
+    DEFAULT_CLEANUP_AFTER,
+    DEFAULT_COLLECTION,
+    DEFAULT_DATABASE,
+    FirestoreState,
+    FirestoreStore,
+)
 
-
-def from_url(url: str, **options: Any) -> Any:
-    raise NotImplementedError("cloudlease-firestore is not implemented yet")
+__all__ = [
+    "DEFAULT_CLEANUP_AFTER",
+    "DEFAULT_COLLECTION",
+    "DEFAULT_DATABASE",
+    "FIELDS",
+    "IAM_ROLE",
+    "TTL_FIELD",
+    "FirestoreState",
+    "FirestoreStore",
+    "document_id",
+    "from_url",
+    "lease_name",
+]

@@ -1,0 +1,109 @@
+"""The Firestore RPCs cloudlease makes, one call each, with no hidden retries.
+
+The SDK's high-level ``Transaction`` retries commits by itself (the generated client retries
+``Commit`` on UNAVAILABLE, and ``@transactional`` reruns on ABORTED, then rolls back whatever
+happened): a commit whose response was lost would be re-sent and come back as "transaction is
+invalid or closed", hiding that the first one landed. So cloudlease calls the generated API
+(the client's own channel and credentials, emulator included) with ``retry=None`` and its own
+timeout, and decides itself which failures are ambiguous and which are retried.
+
+This module is the only place that touches SDK internals (``Client._firestore_api``,
+``_rpc_metadata``, ``_database_string``), all stable since google-cloud-firestore 2.0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from google.cloud import firestore
+from google.cloud.firestore_v1.types import common, document, query, write
+from google.cloud.firestore_v1.types import firestore as firestore_pb
+
+
+class Rpc:
+    """Begin, get, commit, rollback and list on one collection, each a single request."""
+
+    def __init__(self, client: firestore.Client, collection: str, timeout: float) -> None:
+        self.api: Any = client._firestore_api
+        self.metadata: list[tuple[str, str]] = list(client._rpc_metadata)
+        self.database: str = client._database_string
+        self.parent = f"{self.database}/documents"
+        self.collection = collection
+        self.timeout = timeout
+
+    def path(self, doc_id: str) -> str:
+        """The full resource name of document ``doc_id``."""
+        return f"{self.parent}/{self.collection}/{doc_id}"
+
+    def _call(self, method: str, request: Any) -> Any:
+        return getattr(self.api, method)(
+            request=request, metadata=self.metadata, retry=None, timeout=self.timeout
+        )
+
+    def begin(self, retry_id: bytes | None = None) -> bytes:
+        """BeginTransaction (read-write); ``retry_id`` keeps the lock priority of an aborted try."""
+        options = common.TransactionOptions(
+            read_write=common.TransactionOptions.ReadWrite(retry_transaction=retry_id or b"")
+        )
+        response = self._call(
+            "begin_transaction",
+            firestore_pb.BeginTransactionRequest(database=self.database, options=options),
+        )
+        transaction: bytes = response.transaction
+        return transaction
+
+    def get(self, doc_id: str, transaction: bytes | None = None) -> document.Document | None:
+        """BatchGetDocuments of one document (strongly consistent), or None when missing."""
+        request = firestore_pb.BatchGetDocumentsRequest(
+            database=self.database, documents=[self.path(doc_id)]
+        )
+        if transaction is not None:
+            request.transaction = transaction
+        for response in self._call("batch_get_documents", request):
+            if firestore_pb.BatchGetDocumentsResponse.pb(response).HasField("found"):
+                found: document.Document = response.found
+                return found
+        return None
+
+    def commit(
+        self, writes: Sequence[write.Write], transaction: bytes | None = None
+    ) -> firestore_pb.CommitResponse:
+        """Commit ``writes`` (in ``transaction`` if given), once."""
+        request = firestore_pb.CommitRequest(database=self.database, writes=list(writes))
+        if transaction is not None:
+            request.transaction = transaction
+        response: firestore_pb.CommitResponse = self._call("commit", request)
+        return response
+
+    def rollback(self, transaction: bytes) -> None:
+        """Rollback: releases the transaction's locks now rather than at its timeout."""
+        self._call(
+            "rollback",
+            firestore_pb.RollbackRequest(database=self.database, transaction=transaction),
+        )
+
+    def list(self) -> Iterator[document.Document]:
+        """RunQuery over the whole collection."""
+        request = firestore_pb.RunQueryRequest(
+            parent=self.parent,
+            structured_query=query.StructuredQuery(
+                from_=[query.StructuredQuery.CollectionSelector(collection_id=self.collection)]
+            ),
+        )
+        for response in self._call("run_query", request):
+            if firestore_pb.RunQueryResponse.pb(response).HasField("document"):
+                yield response.document
+
+    def put(
+        self, doc_id: str, fields: dict[str, document.Value], *, update_time: Any = None
+    ) -> write.Write:
+        """A write replacing document ``doc_id``; with ``update_time`` as its precondition."""
+        replace = write.Write(update=document.Document(name=self.path(doc_id), fields=fields))
+        if update_time is not None:
+            replace.current_document = common.Precondition(update_time=update_time)
+        return replace
+
+    def delete(self, doc_id: str) -> write.Write:
+        """A write deleting document ``doc_id``."""
+        return write.Write(delete=self.path(doc_id))
