@@ -1,9 +1,13 @@
-"""cloudlease store on Azure Blob Storage (blob leases). (work in progress)."""
+"""cloudlease store on Azure Blob Storage: one blob per lease, guarded by a blob lease.
+
+``open_store("azblob://ACCOUNT/CONTAINER?endpoint=URL&prefix=P")`` or ``AzureBlobStore(url,
+container_client=...)``. Fenced writes: ``fenced_update`` / ``fenced_upload`` for any blob,
+``AzureBlobStore.write_lease_blob`` for the lease blob itself.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from cloudlease_azure_blob.fencing import fenced_update, fenced_upload
+from cloudlease_azure_blob.store import AzureBlobStore, from_url
 
-
-def from_url(url: str, **options: Any) -> Any:
-    raise NotImplementedError("cloudlease-azure-blob is not implemented yet")
+__all__ = ["AzureBlobStore", "fenced_update", "fenced_upload", "from_url"]

@@ -1,0 +1,108 @@
+"""Fenced writes to Azure blobs: a stale holder's write is refused with LeaseLost.
+
+A target blob carries the fencing token of the last write in its metadata
+(``cloudlease_token``). ``fenced_update`` reads the blob, refuses if the stored token is newer
+than the lease's, and writes conditioned on the ETag it read (so a concurrent write in between
+makes it read again): read-compare-write, with the comparison made against what is stored.
+To write the lease blob itself under the blob lease, use ``AzureBlobStore.write_lease_blob``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from azure.core import MatchConditions
+from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModifiedError
+from azure.storage.blob import BlobClient
+
+from cloudlease.errors import LeaseLost, StoreUnavailable
+from cloudlease.keeper import HeldLease
+from cloudlease.lease import Lease
+from cloudlease_azure_blob._errors import Where, error_code, translate
+
+TOKEN_KEY = "cloudlease_token"
+LEASE_KEY = "cloudlease_lease"
+HOLDER_KEY = "cloudlease_holder"
+_ATTEMPTS = 5
+
+
+def _lease_of(lease: Lease | HeldLease) -> Lease:
+    return lease.lease if isinstance(lease, HeldLease) else lease
+
+
+def _where(blob: BlobClient) -> Where:
+    url = f"azblob://{blob.account_name}/{blob.container_name}"
+    return Where(blob.account_name or "", blob.container_name, url)
+
+
+def stored_token(metadata: dict[str, str]) -> int | None:
+    """The fencing token stored on a target blob, or None if it has none."""
+    value = {key.lower(): val for key, val in metadata.items()}.get(TOKEN_KEY)
+    return int(value) if value is not None and value.isdigit() else None
+
+
+def fenced_update(
+    blob: BlobClient, lease: Lease | HeldLease, update: Callable[[bytes | None], bytes]
+) -> str:
+    """Replace ``blob``'s content with ``update(current content or None)``, fenced by ``lease``.
+
+    Refused with LeaseLost when the lease's local deadline has passed or when the blob already
+    carries a newer token (a successor wrote). Returns the new ETag.
+    """
+    granted = _lease_of(lease)
+    where = _where(blob)
+    for _ in range(_ATTEMPTS):
+        granted.ensure()
+        try:
+            download = blob.download_blob()
+            current: bytes | None = download.readall()
+            etag: str | None = download.properties.etag
+            metadata = dict(download.properties.metadata or {})
+        except AzureError as exc:
+            if error_code(exc) != "BlobNotFound":
+                raise translate(
+                    exc, where, lease=granted.name, blob=blob.blob_name, write=False
+                ) from exc
+            current, etag, metadata = None, None, {}
+        token = stored_token(metadata)
+        if token is not None and token > granted.token:
+            raise LeaseLost(
+                f"blob {blob.blob_name!r} was written with token {token}, newer than this "
+                f"lease's {granted.token}: another holder took over; stop acting and acquire again",
+                lease=granted.name,
+                store=where.url,
+            )
+        metadata.update(
+            {TOKEN_KEY: str(granted.token), LEASE_KEY: granted.name, HOLDER_KEY: granted.holder}
+        )
+        data = update(current)
+        try:
+            if etag is None:
+                result = blob.upload_blob(data, overwrite=False, metadata=metadata)
+            else:
+                result = blob.upload_blob(
+                    data,
+                    overwrite=True,
+                    metadata=metadata,
+                    etag=etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+        except (ResourceModifiedError, ResourceExistsError):
+            continue  # written in between: read again and compare again
+        except AzureError as exc:
+            if error_code(exc) == "ConditionNotMet":
+                continue
+            raise translate(
+                exc, where, lease=granted.name, blob=blob.blob_name, write=True
+            ) from exc
+        return str(result["etag"])
+    raise StoreUnavailable(
+        f"blob {blob.blob_name!r} kept changing during {_ATTEMPTS} fenced writes; retry",
+        lease=granted.name,
+        store=where.url,
+    )
+
+
+def fenced_upload(blob: BlobClient, lease: Lease | HeldLease, data: bytes) -> str:
+    """Replace ``blob``'s content with ``data``, fenced by ``lease`` (see ``fenced_update``)."""
+    return fenced_update(blob, lease, lambda _current: data)

@@ -1,0 +1,369 @@
+"""AzureBlobStore: one blob per lease; the blob lease is the lock, the server owns expiry.
+
+Requests per operation (happy path):
+
+- acquire: read the blob (properties + metadata), take the blob lease conditioned on that
+  read's ETag with a lease id derived from the new token (``change`` it instead when the record
+  already names this holder: re-entry), write the record under the new lease id = 3. A lease
+  name's very first acquisition creates the blob first (create-only) = 4. Refusal = 1.
+- renew: renew the blob lease = 1 (the record is not rewritten; see ``_record.as_observed``).
+- release: write the released record under the lease id, release the blob lease = 2.
+
+Lost responses: the SDK retries a request whose response was lost; every lease request
+proposes an id fixed by the attempt, so the retry is idempotent. A record write that still
+fails is resolved by reading back; if the token was not written, the blob lease is released.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from azure.core import MatchConditions
+from azure.core.exceptions import AzureError, ResourceExistsError
+from azure.storage.blob import ContainerClient
+
+from cloudlease import records as rules
+from cloudlease._validation import Duration, to_seconds
+from cloudlease.clock import Clock
+from cloudlease.errors import (
+    CloudLeaseError,
+    ConfigError,
+    LeaseHeld,
+    StoreUnavailable,
+)
+from cloudlease.lease import Lease, LeaseRecord
+from cloudlease.records import AcquireRequest
+from cloudlease.store import BaseStore, Capabilities
+from cloudlease_azure_blob import _record as rec
+from cloudlease_azure_blob._blobs import LeaseBlobs, not_ours
+from cloudlease_azure_blob._client import Location, open_client, parse_url
+from cloudlease_azure_blob._errors import Where, error_code
+
+log = logging.getLogger("cloudlease")
+
+_ATTEMPTS = 3
+
+
+class AzureBlobStore(BaseStore):
+    """Leases as blobs ``PREFIX + name`` in one container, guarded by Azure blob leases."""
+
+    capabilities = Capabilities(
+        server_side_expiry=True,
+        min_ttl=float(rec.MIN_LEASE_SECONDS),
+        max_ttl=float(rec.MAX_TTL_SECONDS),
+        fencing=True,
+        consistency="strong",
+        shared_across="network",
+        round_trips={"acquire": 3, "renew": 1, "release": 2, "get": 1},
+    )
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        container_client: ContainerClient | None = None,
+        clock: Clock | None = None,
+        skew_allowance: Duration = 0.0,
+        safety_margin: Duration | None = None,
+        client_options: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(clock=clock, skew_allowance=skew_allowance, safety_margin=safety_margin)
+        self.location: Location = parse_url(url)
+        self._credential: Any = None
+        if container_client is None:
+            container_client, self._credential = open_client(
+                self.location, **(client_options or {})
+            )
+        elif (container_client.account_name, container_client.container_name) != (
+            self.location.account,
+            self.location.container,
+        ):
+            raise ConfigError(
+                f"the injected ContainerClient is for account {container_client.account_name!r}, "
+                f"container {container_client.container_name!r}, but the URL names "
+                f"{self.location.account!r}/{self.location.container!r}; pass a matching URL",
+                store=self.location.url,
+            )
+        self.container_client: ContainerClient = container_client
+        where = Where(self.location.account, self.location.container, self.location.url)
+        self.blobs = LeaseBlobs(container_client, self.location.prefix, where, self.clock)
+
+    @property
+    def url(self) -> str:
+        return self.location.url
+
+    # -- ttl: Azure's 15-60 s blob leases ---------------------------------------------------
+
+    def _check_ttl(self, name: str, ttl: object) -> float:
+        """The effective ttl: the blob lease's whole seconds (a ttl over 60 s is a 60 s lease)."""
+        seconds = to_seconds(ttl, what="ttl", lease=name, store=self.url)
+        if seconds < rec.MIN_LEASE_SECONDS:
+            raise ConfigError(
+                f"ttl {seconds:g}s is below this store's minimum of {rec.MIN_LEASE_SECONDS}s: "
+                f"Azure blob leases last {rec.MIN_LEASE_SECONDS}-{rec.MAX_LEASE_SECONDS} s (or "
+                "forever, which cloudlease never uses, so a crashed holder cannot leave a lease "
+                f"stuck); use ttl >= {rec.MIN_LEASE_SECONDS}",
+                lease=name,
+                store=self.url,
+            )
+        if seconds > rec.MAX_TTL_SECONDS:
+            raise ConfigError(
+                f"ttl {seconds:g}s is above this store's maximum of {rec.MAX_TTL_SECONDS}s "
+                f"(a {rec.MAX_LEASE_SECONDS} s blob lease renewed every ttl/3); use ttl <= "
+                f"{rec.MAX_TTL_SECONDS}: a long job renews the lease, it does not need a long ttl",
+                lease=name,
+                store=self.url,
+            )
+        return float(rec.lease_seconds(seconds))
+
+    # -- primitives -------------------------------------------------------------------------
+
+    def _acquire(self, request: AcquireRequest) -> tuple[LeaseRecord, Any]:
+        name = request.name
+        seconds = rec.lease_seconds(request.ttl_ms / 1000)
+        stored: rec.Stored | None = None
+        for _ in range(_ATTEMPTS):
+            stored = self.blobs.read(name)
+            if stored is None:
+                etag = self.blobs.create(name)
+                if etag is None:
+                    continue
+                stored = rec.Stored(None, "available", etag, seconds)
+            current = stored.record
+            record = rules.acquired(current, request)
+            new_id = rec.lease_id(name, request.holder, record.token)
+            if stored.leased and (current is None or current.holder != request.holder):
+                raise self._held_by(request, stored)
+            if self._take(request, stored, new_id, seconds):
+                return self._write_record(request, record, new_id, seconds), new_id
+        assert stored is not None
+        raise self._held_by(request, stored)
+
+    def _take(self, request: AcquireRequest, stored: rec.Stored, new_id: str, seconds: int) -> bool:
+        """Take the blob lease for ``new_id`` if the blob is still as read; False on a race.
+
+        A free blob lease is acquired; our own active one (re-entry) is changed to ``new_id``,
+        so leases handed out before no longer renew. Both are conditioned on the read's ETag.
+        """
+        name = request.name
+        condition: dict[str, Any] = {
+            "etag": stored.etag,
+            "match_condition": MatchConditions.IfNotModified,
+        }
+        try:
+            if stored.leased:
+                assert stored.record is not None
+                old_id = rec.lease_id(name, stored.record.holder, stored.record.token)
+                self.blobs.lease_client(name, old_id).change(new_id, **condition)
+            else:
+                self.blobs.lease_client(name, new_id).acquire(seconds, **condition)
+        except AzureError as exc:
+            code = error_code(exc)
+            if code == "LeaseIdMismatchWithLeaseOperation":
+                raise self._held_by(request, stored) from None  # not the lease our record names
+            if not_ours(exc):
+                return False
+            error = self.blobs.error(exc, name, write=True)
+            if isinstance(error, StoreUnavailable) and error.ambiguous:
+                # The lease may be ours after all: give it back rather than leave it stuck.
+                settled = self.blobs.release_quietly(name, new_id)
+                raise StoreUnavailable(
+                    f"{error.detail}; the blob lease this attempt may have taken was "
+                    + ("released" if settled else "not released (it lapses within its ttl)"),
+                    lease=name,
+                    store=self.url,
+                    ambiguous=not settled,
+                ) from exc
+            raise error from exc
+        return True
+
+    def _write_record(
+        self, request: AcquireRequest, record: LeaseRecord, new_id: str, seconds: int
+    ) -> LeaseRecord:
+        """Write the new token under the blob lease; on failure read back, else give it up."""
+        name = request.name
+        try:
+            self.blobs.blob(name).set_blob_metadata(rec.to_metadata(record, seconds), lease=new_id)
+            return record
+        except AzureError as exc:
+            failure = exc
+        try:
+            stored = self.blobs.read(name)
+        except CloudLeaseError:
+            stored = None
+        if stored is not None and stored.record == record:
+            return record  # the write landed; only its response was lost
+        settled = self.blobs.release_quietly(name, new_id)
+        error = self.blobs.error(failure, name, write=True)
+        if not isinstance(error, StoreUnavailable):
+            raise error from failure
+        raise StoreUnavailable(
+            f"the blob lease was taken but the token could not be written ({error.detail}); "
+            + (
+                "the blob lease was released and the record is unchanged: retry"
+                if settled
+                else "releasing the blob lease failed too: it lapses within its ttl; retry"
+            ),
+            lease=name,
+            store=self.url,
+            ambiguous=not settled,
+        ) from failure
+
+    def _held_by(self, request: AcquireRequest, stored: rec.Stored) -> LeaseHeld:
+        observed = self.blobs.observed(stored)
+        if observed is not None and observed.holder and observed.holder != request.holder:
+            return self._held(request, observed)
+        # The blob lease is held but no record names its holder yet: an acquisition between
+        # its two writes, or an acquirer that died there (its lease lapses within 60 s).
+        placeholder = LeaseRecord(
+            name=request.name,
+            holder="",
+            token=observed.token if observed else 0,
+            expires_at=request.now_ms + stored.seconds * 1000,
+        )
+        return LeaseHeld(
+            f"the blob lease of {self.blobs.where.blob(self.blobs.name_of(request.name))} is "
+            "held but its holder has not written its token yet (an acquisition in progress, or "
+            "one that died midway: its lease lapses within 60 s); wait for it or skip this run",
+            lease=request.name,
+            store=self.url,
+            record=placeholder,
+        )
+
+    def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
+        seconds = rec.lease_seconds(lease.ttl)
+        if rec.lease_seconds(ttl_ms / 1000) > seconds:
+            # A shorter ttl is safe (the holder stops before the server frees the lease).
+            raise ConfigError(
+                f"an Azure blob lease keeps the duration it was acquired with ({seconds} s) and "
+                f"cannot be renewed for {ttl_ms / 1000:g} s; renew with ttl <= {seconds}, or "
+                "release and acquire again with the longer ttl",
+                lease=lease.name,
+                store=self.url,
+            )
+        lease_id = self._lease_id(lease)
+        try:
+            self.blobs.lease_client(lease.name, lease_id).renew()
+        except AzureError as exc:
+            if not_ours(exc):
+                raise self._lost(lease, self._get(lease.name)) from None
+            # A renewal is idempotent: the keeper's retry is the way to resolve a lost response.
+            raise self.blobs.error(exc, lease.name, write=False) from exc
+        return rules.renewed(lease.record, now_ms, ttl_ms), lease_id
+
+    def _release(self, lease: Lease, now_ms: int) -> bool:
+        name = lease.name
+        lease_id = self._lease_id(lease)
+        released = rules.released(lease.record, now_ms)
+        blob = self.blobs.blob(name)
+        try:
+            blob.set_blob_metadata(
+                rec.to_metadata(released, rec.lease_seconds(lease.ttl)), lease=lease_id
+            )
+        except AzureError as exc:
+            if not_ours(exc):
+                return False
+            raise self.blobs.error(exc, name, write=True) from exc
+        if not self.blobs.release_quietly(name, lease_id):
+            log.warning("cloudlease: %r is released; its blob lease lapses at its ttl", name)
+        return True
+
+    def _get(self, name: str) -> LeaseRecord | None:
+        stored = self.blobs.read(name)
+        return None if stored is None else self.blobs.observed(stored)
+
+    def _list(self) -> list[LeaseRecord]:
+        return self.blobs.list()
+
+    def _force_release(self, name: str, now_ms: int) -> LeaseRecord | None:
+        stored = self.blobs.read(name)
+        if stored is None or stored.record is None:
+            return None
+        before = self.blobs.observed(stored)
+        blob = self.blobs.blob(name)
+        if stored.leased:
+            self.blobs.break_lease(name)
+        if stored.record.holder:
+            try:
+                blob.set_blob_metadata(
+                    rec.to_metadata(rules.released(stored.record, now_ms), stored.seconds),
+                    etag=stored.etag,
+                    match_condition=MatchConditions.IfNotModified,
+                )
+            except AzureError as exc:
+                # Changed since the read: someone acquired after the break; the old holder is
+                # gone all the same.
+                if not not_ours(exc):
+                    raise self.blobs.error(exc, name, write=True) from exc
+        return before
+
+    def _state_after_ambiguous(self, previous_state: Any, record: LeaseRecord) -> Any:
+        return rec.lease_id(record.name, record.holder, record.token)
+
+    def _lease_id(self, lease: Lease) -> str:
+        if isinstance(lease.store_state, str):
+            return lease.store_state
+        return rec.lease_id(lease.name, lease.holder, lease.token)
+
+    # -- administration ---------------------------------------------------------------------
+
+    def init(self) -> None:
+        """Create the container; idempotent."""
+        try:
+            self.container_client.create_container()
+        except ResourceExistsError:
+            pass
+        except AzureError as exc:
+            raise self.blobs.error(exc, None, write=True) from exc
+
+    def delete_record(self, name: str) -> None:
+        """Delete the lease blob (breaking its lease first), as an operator would."""
+        self.blobs.break_lease(name)
+        try:
+            self.blobs.blob(name).delete_blob()
+        except AzureError as exc:
+            if error_code(exc) != "BlobNotFound":
+                raise self.blobs.error(exc, name, write=True) from exc
+
+    def close(self) -> None:
+        self.container_client.close()
+        if self._credential is not None:
+            self._credential.close()
+
+    # -- the lease blob's content -----------------------------------------------------------
+
+    def write_lease_blob(self, lease: Lease, data: bytes) -> None:
+        """Replace the lease blob's content under the blob lease (the record is kept).
+
+        Azure itself refuses the write once the blob lease is not ``lease``'s (taken over,
+        broken, lapsed): that raises LeaseLost.
+        """
+        lease.ensure()
+        try:
+            self.blobs.blob(lease.name).upload_blob(
+                data,
+                overwrite=True,
+                lease=self.blobs.lease_client(lease.name, self._lease_id(lease)),
+                metadata=rec.to_metadata(lease.record, rec.lease_seconds(lease.ttl)),
+            )
+        except AzureError as exc:
+            if not_ours(exc):
+                raise self._lost(lease, self._get(lease.name)) from None
+            raise self.blobs.error(exc, lease.name, write=True) from exc
+
+    def read_lease_blob(self, name: str) -> bytes:
+        """The lease blob's content (empty until a holder writes it)."""
+        data: bytes = self.blobs.call(
+            name, False, lambda: self.blobs.blob(name).download_blob().readall()
+        )
+        return data
+
+
+def from_url(url: str, **options: Any) -> AzureBlobStore:
+    """Open ``azblob://ACCOUNT/CONTAINER?endpoint=URL&prefix=P`` (entry point ``azblob``).
+
+    Options: ``container_client`` (an injected ContainerClient), ``clock``, ``skew_allowance``,
+    ``safety_margin``, ``client_options`` (keyword arguments for the SDK client).
+    """
+    return AzureBlobStore(url, **options)

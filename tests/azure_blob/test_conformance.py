@@ -1,0 +1,84 @@
+"""The core conformance suite on Azurite, with ttl = 15 s (Azure's minimum blob lease).
+
+Expiry is the server's: ``let_expire`` breaks the blob leases (break period 0, which is what
+a lapsed lease looks like to the next acquirer) and advances the FakeClock, so the suite does
+not sleep. ``test_server_expiry.py`` lets real 15 s leases lapse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from azure.storage.blob import BlobLeaseClient
+from cloudlease_azure_blob import AzureBlobStore
+
+from cloudlease.errors import LeaseHeld
+from cloudlease.store import BaseStore
+from cloudlease.testing.clock import FakeClock
+from cloudlease.testing.conformance import A, B, ConformanceSuite, StoreFactory
+from tests.azure_blob.azurite import Azurite
+
+
+def break_all(store: AzureBlobStore) -> None:
+    """Break every active blob lease in the store's container (as if each had lapsed)."""
+    for blob in store.container_client.list_blobs():
+        if blob.lease.state in ("leased", "breaking"):
+            client = store.container_client.get_blob_client(blob.name)
+            BlobLeaseClient(client).break_lease(lease_break_period=0)
+
+
+class TestAzureBlobConformance(ConformanceSuite):
+    ttl = 15.0
+
+    @pytest.fixture
+    def make_store(self, azurite: Azurite, container: str) -> StoreFactory:
+        def make(**options: Any) -> BaseStore:
+            store, _ = azurite.store(container, **options)
+            return store
+
+        return make
+
+    def let_expire(self, store: BaseStore, clock: FakeClock, seconds: float) -> None:
+        assert isinstance(store, AzureBlobStore)
+        break_all(store)
+        clock.advance(seconds)
+
+    def test_takeover_waits_for_the_skew_allowance(
+        self, make_store: StoreFactory, clock: FakeClock
+    ) -> None:
+        """Replaces the suite's skew test: Azure's expiry is the server's, so the contenders'
+        wall clocks (and the skew allowance) play no part. Pinned instead: a lease the server
+        still holds is refused however far the contender's clock has run, and a lease the
+        server freed is taken at once, whatever the allowance."""
+        store = make_store(clock=clock, skew_allowance=self.skew)
+        first = store.acquire("job", A, self.ttl)
+        clock.advance(3600)  # the contender's clock says the lease expired an hour ago
+        with pytest.raises(LeaseHeld) as caught:
+            store.acquire("job", B, self.ttl)
+        assert caught.value.record is not None and caught.value.record.holder == A
+        assert isinstance(store, AzureBlobStore)
+        break_all(store)  # the server frees it: no allowance is waited for
+        taken = store.acquire("job", B, self.ttl)
+        assert taken.holder == B and taken.token > first.token
+
+    def test_renew_extends_the_lease_and_keeps_the_token(
+        self, store: BaseStore, clock: FakeClock
+    ) -> None:
+        """Replaces the suite's renew test: a renewal is one request (the blob lease's renew)
+        and writes no record, so the stored ``renewed_at`` stays the acquisition's. Pinned: the
+        granted Lease is extended (expiry, deadline, same token), the server keeps the lease
+        past the first ttl, and ``get`` reports the server's bound, now + 15 s."""
+        lease = store.acquire("job", A, self.ttl)
+        clock.advance(self.ttl / 3)
+        renewed = store.renew(lease)
+        assert renewed.token == lease.token
+        assert renewed.expires_at == lease.expires_at + round(self.ttl / 3 * 1000)
+        assert renewed.deadline == pytest.approx(lease.deadline + self.ttl / 3)
+        record = store.get("job")
+        assert record is not None
+        assert (record.holder, record.token) == (A, lease.token)
+        assert record.expires_at == renewed.expires_at == clock.wall_ms() + 15_000
+        assert record.renewed_at == lease.record.renewed_at
+        with pytest.raises(LeaseHeld):
+            store.acquire("job", B, self.ttl)
