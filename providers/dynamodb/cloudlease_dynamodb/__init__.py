@@ -1,9 +1,45 @@
-"""cloudlease store on Amazon DynamoDB (conditional writes). (work in progress)."""
+"""cloudlease store on Amazon DynamoDB: one conditional UpdateItem per lease operation.
+
+``open_store("dynamodb://TABLE?region=eu-west-1")``, or ``DynamoDBStore("TABLE", client=...)``.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from cloudlease_dynamodb.errors import THROTTLING_CODES
+from cloudlease_dynamodb.fencing import (
+    Fenced,
+    FencedWriteRefused,
+    condition_check,
+    fenced_put,
+    fenced_update,
+    transact,
+)
+from cloudlease_dynamodb.schema import (
+    DEFAULT_PARTITION_KEY,
+    DEFAULT_PURGE_AFTER,
+    DEFAULT_TTL_ATTRIBUTE,
+    IAM_ACTIONS,
+    INIT_IAM_ACTIONS,
+    AttributeNames,
+)
+from cloudlease_dynamodb.store import DynamoDBStore
+from cloudlease_dynamodb.url import URL_OPTIONS, from_url
 
-
-def from_url(url: str, **options: Any) -> Any:
-    raise NotImplementedError("cloudlease-dynamodb is not implemented yet")
+__all__ = [
+    "DEFAULT_PARTITION_KEY",
+    "DEFAULT_PURGE_AFTER",
+    "DEFAULT_TTL_ATTRIBUTE",
+    "IAM_ACTIONS",
+    "INIT_IAM_ACTIONS",
+    "THROTTLING_CODES",
+    "URL_OPTIONS",
+    "AttributeNames",
+    "DynamoDBStore",
+    "Fenced",
+    "FencedWriteRefused",
+    "condition_check",
+    "fenced_put",
+    "fenced_update",
+    "from_url",
+    "transact",
+]

@@ -1,0 +1,146 @@
+"""The UpdateItem requests of acquire, re-entry, renew, release and force-release.
+
+Each is one conditional write. Placeholders: ``#field`` for attribute names (see
+``AttributeNames.placeholders``), ``:value`` for values. A record must be well-formed in the
+attributes a condition decides on (``attribute_type`` checks), so a foreign item fails the
+condition, comes back as ALL_OLD and is reported as CorruptRecord instead of being overwritten.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from cloudlease.records import AcquireRequest
+from cloudlease_dynamodb.codec import encode_metadata, n, s
+from cloudlease_dynamodb.schema import AttributeNames
+
+_PLACEHOLDER = re.compile(r"[#:][A-Za-z_]+")
+# Every attribute of the record has its type, and metadata looks like a JSON object. (What a
+# condition cannot see, a fractional number, is caught when the returned item is decoded.)
+_WELL_FORMED = (
+    "attribute_type(#holder, :S) AND attribute_type(#token, :N) "
+    "AND attribute_type(#expires_at, :N) AND attribute_type(#acquired_at, :N) "
+    "AND attribute_type(#renewed_at, :N) AND attribute_type(#transitions, :N) "
+    "AND attribute_type(#metadata, :S) AND begins_with(#metadata, :brace)"
+)
+
+# Takeover (and first use). Cases, on the timeline of one lease name:
+#   no item yet, or deleted by TTL/an operator   -> attribute_not_exists(#key)
+#   released by its holder (holder = "")          -> #holder = :free
+#   expired on our clock beyond the skew allowance -> #expires_at < :stale_before
+#                                                     (now - skew > expires_at)
+#   held by us already                             -> refused here; re-entry below
+# transitions + 1 (a holder change); a fresh item's token starts at now_ms, then +1.
+TAKEOVER_CONDITION = (
+    f"attribute_not_exists(#key) OR ({_WELL_FORMED} AND #holder <> :holder "
+    "AND (#holder = :free OR #expires_at < :stale_before))"
+)
+TAKEOVER_UPDATE = (
+    "SET #holder = :holder, #token = if_not_exists(#token, :now_ms) + :one, "
+    "#expires_at = :expires_at, #acquired_at = :now_ms, #renewed_at = :now_ms, "
+    "#transitions = if_not_exists(#transitions, :zero) + :one, #metadata = :metadata, "
+    "#ttl = :purge_at"
+)
+
+# Re-entry: the item already names us (a lost response, or a restart with the same holder id).
+# A new token, but the same holder: transitions and acquired_at are kept.
+REENTRY_CONDITION = "#holder = :holder AND attribute_type(#token, :N)"
+REENTRY_UPDATE = (
+    "SET #token = #token + :one, #expires_at = :expires_at, #renewed_at = :now_ms, "
+    "#metadata = :metadata, #ttl = :purge_at"
+)
+
+# Renew and release: only while the item still names this holder AND this token.
+HELD_CONDITION = "#holder = :holder AND #token = :token"
+RENEW_UPDATE = "SET #expires_at = :expires_at, #renewed_at = :now_ms, #ttl = :purge_at"
+# Release clears the holder and keeps the token; expiry becomes the release time.
+RELEASE_UPDATE = "SET #holder = :free, #expires_at = :now_ms, #ttl = :purge_at"
+
+# Force release (operators): any well-formed item, whoever holds it.
+FORCE_CONDITION = f"attribute_exists(#key) AND {_WELL_FORMED}"
+
+
+class Requests:
+    """Builds UpdateItem keyword arguments for one table."""
+
+    def __init__(self, table: str, names: AttributeNames, purge_after_ms: int) -> None:
+        self.table = table
+        self.names = names
+        self.purge_after_ms = purge_after_ms
+        self._placeholders = names.placeholders()
+
+    def key(self, name: str) -> dict[str, Any]:
+        return {self.names.key: s(name)}
+
+    def purge_at(self, expires_at_ms: int) -> dict[str, str]:
+        """The TTL attribute's value: epoch SECONDS, ``purge_after`` past expiry, rounded up."""
+        return n(-(-(expires_at_ms + self.purge_after_ms) // 1000))
+
+    def _update(
+        self, name: str, update: str, condition: str, values: dict[str, Any], *, old: bool = False
+    ) -> dict[str, Any]:
+        used = set(_PLACEHOLDER.findall(f"{update} {condition}"))
+        return {
+            "TableName": self.table,
+            "Key": self.key(name),
+            "UpdateExpression": update,
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {k: v for k, v in self._placeholders.items() if k in used},
+            "ExpressionAttributeValues": {k: v for k, v in values.items() if k in used},
+            "ReturnValues": "ALL_OLD" if old else "ALL_NEW",
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+
+    def takeover(self, request: AcquireRequest) -> dict[str, Any]:
+        return self._update(request.name, TAKEOVER_UPDATE, TAKEOVER_CONDITION, self._acq(request))
+
+    def reentry(self, request: AcquireRequest) -> dict[str, Any]:
+        return self._update(request.name, REENTRY_UPDATE, REENTRY_CONDITION, self._acq(request))
+
+    def _acq(self, request: AcquireRequest) -> dict[str, Any]:
+        return {
+            ":holder": s(request.holder),
+            ":free": s(""),
+            ":stale_before": n(request.now_ms - request.skew_ms),
+            ":now_ms": n(request.now_ms),
+            ":one": n(1),
+            ":zero": n(0),
+            ":expires_at": n(request.expires_at),
+            ":metadata": s(encode_metadata(request.metadata)),
+            ":purge_at": self.purge_at(request.expires_at),
+            ":S": s("S"),
+            ":N": s("N"),
+            ":brace": s("{"),
+        }
+
+    def renew(self, name: str, holder: str, token: int, now_ms: int, ttl_ms: int) -> dict[str, Any]:
+        values = {
+            ":holder": s(holder),
+            ":token": n(token),
+            ":expires_at": n(now_ms + ttl_ms),
+            ":now_ms": n(now_ms),
+            ":purge_at": self.purge_at(now_ms + ttl_ms),
+        }
+        return self._update(name, RENEW_UPDATE, HELD_CONDITION, values)
+
+    def release(self, name: str, holder: str, token: int, now_ms: int) -> dict[str, Any]:
+        values = {
+            ":holder": s(holder),
+            ":token": n(token),
+            ":free": s(""),
+            ":now_ms": n(now_ms),
+            ":purge_at": self.purge_at(now_ms),
+        }
+        return self._update(name, RELEASE_UPDATE, HELD_CONDITION, values)
+
+    def force_release(self, name: str, now_ms: int) -> dict[str, Any]:
+        values = {
+            ":free": s(""),
+            ":now_ms": n(now_ms),
+            ":purge_at": self.purge_at(now_ms),
+            ":S": s("S"),
+            ":N": s("N"),
+            ":brace": s("{"),
+        }
+        return self._update(name, RELEASE_UPDATE, FORCE_CONDITION, values, old=True)

@@ -1,0 +1,161 @@
+"""Fenced writes: the user's own write applies only while the lease is still theirs.
+
+DynamoDB checks the lease item (holder and token) and applies the write in one
+``TransactWriteItems``, so a holder that was paused past its lease and taken over cannot write:
+its write fails with LeaseLost. Use ``condition_check`` inside your own transaction, or
+``fenced_put`` / ``fenced_update`` for one item. Items and keys are in low-level form
+(``{"id": {"S": "x"}}``; ``boto3.dynamodb.types.TypeSerializer`` converts plain values).
+The written item must not be the lease item itself (one transaction touches an item once).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Protocol
+
+from botocore.exceptions import ClientError
+
+from cloudlease.errors import CloudLeaseError, CorruptRecord, LeaseLost, StoreUnavailable
+from cloudlease_dynamodb.codec import n, s
+from cloudlease_dynamodb.errors import error_code
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+
+    from cloudlease_dynamodb.store import DynamoDBStore
+
+_RETRIED_REASONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+)
+
+
+class Fenced(Protocol):
+    """Anything that names a lease grant: a Lease, or the HeldLease of ``hold()``."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def holder(self) -> str: ...
+
+    @property
+    def token(self) -> int: ...
+
+
+class FencedWriteRefused(CloudLeaseError):
+    """The lease is still ours, but the write's own condition failed (nothing was written)."""
+
+
+def condition_check(store: DynamoDBStore, lease: Fenced) -> TransactWriteItemTypeDef:
+    """A ``TransactItems`` entry: a ConditionCheck that the lease item names this grant."""
+    names = store.attributes
+    return {
+        "ConditionCheck": {
+            "TableName": store.table,
+            "Key": store.requests.key(lease.name),
+            "ConditionExpression": "#holder = :holder AND #token = :token",
+            "ExpressionAttributeNames": {"#holder": names.holder, "#token": names.token},
+            "ExpressionAttributeValues": {":holder": s(lease.holder), ":token": n(lease.token)},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
+        }
+    }
+
+
+def fenced_put(
+    store: DynamoDBStore,
+    lease: Fenced,
+    *,
+    table: str,
+    item: Mapping[str, Any],
+    **condition: Any,
+) -> None:
+    """Put ``item`` into ``table`` while ``lease`` is current.
+
+    ``condition`` may hold the write's own ``ConditionExpression``,
+    ``ExpressionAttributeNames`` and ``ExpressionAttributeValues``.
+    """
+    write = {"Put": {"TableName": table, "Item": dict(item), **condition}}
+    transact(store, lease, [write])
+
+
+def fenced_update(
+    store: DynamoDBStore,
+    lease: Fenced,
+    *,
+    table: str,
+    key: Mapping[str, Any],
+    update_expression: str,
+    **condition: Any,
+) -> None:
+    """Apply ``update_expression`` to the item ``key`` of ``table`` while ``lease`` is current."""
+    write = {
+        "Update": {
+            "TableName": table,
+            "Key": dict(key),
+            "UpdateExpression": update_expression,
+            **condition,
+        }
+    }
+    transact(store, lease, [write])
+
+
+def transact(store: DynamoDBStore, lease: Fenced, writes: list[dict[str, Any]]) -> None:
+    """Run ``writes`` in one transaction with the lease's ConditionCheck first.
+
+    Raises LeaseLost when the lease item no longer names this grant, FencedWriteRefused when
+    a write's own condition failed, StoreUnavailable(ambiguous=True) when the outcome is unknown.
+    """
+    params = {"TransactItems": [condition_check(store, lease), *writes]}
+    for attempt in range(5):
+        if attempt:
+            store.clock.wait(threading.Event(), 0.02 * 2**attempt)  # conflicting transaction
+        try:
+            store.call("transact_write_items", params, lease=lease.name, write=True)
+            return
+        except ClientError as exc:
+            if error_code(exc) != "TransactionCanceledException":
+                raise
+            reasons = exc.response.get("CancellationReasons") or []
+            codes = [str(reason.get("Code", "None")) for reason in reasons]
+            if codes and codes[0] == "ConditionalCheckFailed":
+                raise _stale(store, lease, reasons[0].get("Item")) from None
+            if any(code == "ConditionalCheckFailed" for code in codes[1:]):
+                raise FencedWriteRefused(
+                    f"the fenced write's own condition failed ({', '.join(codes)}); the lease "
+                    f"(token {lease.token}) is still held, nothing was written",
+                    lease=lease.name,
+                    store=store.url,
+                ) from exc
+            if not set(codes) - {"None"} <= _RETRIED_REASONS:
+                raise StoreUnavailable(
+                    f"the fenced write was cancelled ({', '.join(codes)}); nothing was written, "
+                    "fix the request or retry",
+                    lease=lease.name,
+                    store=store.url,
+                ) from exc
+    raise StoreUnavailable(
+        "the fenced write kept conflicting with other transactions; nothing was written, retry",
+        lease=lease.name,
+        store=store.url,
+    )
+
+
+def _stale(store: DynamoDBStore, lease: Fenced, item: Mapping[str, Any] | None) -> LeaseLost:
+    try:
+        current = None if item is None else store.decode(item)
+    except CorruptRecord:
+        current = None
+    now = (
+        "the record is gone"
+        if current is None
+        else "the lease was released"
+        if current.holder == ""
+        else f"now held by {current.holder!r} with token {current.token}"
+    )
+    return LeaseLost(
+        f"fenced write refused: token {lease.token} is no longer valid ({now}); nothing was "
+        "written. Stop acting and acquire again",
+        lease=lease.name,
+        store=store.url,
+    )

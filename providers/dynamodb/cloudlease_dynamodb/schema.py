@@ -1,0 +1,81 @@
+"""The table's shape: attribute names, their defaults, the TTL horizon and the IAM actions.
+
+The Terraform module ``terraform/dynamodb`` copies these defaults; keep them in step.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from datetime import timedelta
+
+from cloudlease.errors import ConfigError
+
+#: Partition key (type S): the lease name.
+DEFAULT_PARTITION_KEY = "name"
+#: The numeric TTL attribute (epoch SECONDS) DynamoDB's Time to Live deletes records by.
+DEFAULT_TTL_ATTRIBUTE = "purge_at"
+#: How long past ``expires_at`` (or the release) an untouched record is kept before TTL may
+#: delete it. Tokens stay monotonic after deletion as long as a record saw fewer acquisitions
+#: than milliseconds passed, which this horizon makes certain in practice.
+DEFAULT_PURGE_AFTER = timedelta(days=7)
+
+#: What the store needs on the table at run time (acquire, renew, release, get, status, fenced
+#: writes' ConditionCheck).
+IAM_ACTIONS: tuple[str, ...] = (
+    "dynamodb:GetItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:Scan",
+    "dynamodb:ConditionCheckItem",
+)
+#: What ``cloudlease init`` needs in addition (create the table, wait for it, enable TTL).
+INIT_IAM_ACTIONS: tuple[str, ...] = (
+    "dynamodb:CreateTable",
+    "dynamodb:DescribeTable",
+    "dynamodb:DescribeTimeToLive",
+    "dynamodb:UpdateTimeToLive",
+)
+
+_TABLE_NAME = re.compile(r"[A-Za-z0-9_.\-]{3,255}")
+_ATTRIBUTE_NAME = re.compile(r"[\x21-\x7e]{1,255}")
+
+
+@dataclass(frozen=True)
+class AttributeNames:
+    """Names of the item's attributes (rename them to fit an existing table's conventions)."""
+
+    key: str = DEFAULT_PARTITION_KEY
+    holder: str = "holder"
+    token: str = "token"
+    expires_at: str = "expires_at"
+    acquired_at: str = "acquired_at"
+    renewed_at: str = "renewed_at"
+    transitions: str = "transitions"
+    metadata: str = "metadata"
+    ttl: str = DEFAULT_TTL_ATTRIBUTE
+
+    def __post_init__(self) -> None:
+        values = [getattr(self, f.name) for f in fields(self)]
+        for f, value in zip(fields(self), values, strict=True):
+            if not isinstance(value, str) or not _ATTRIBUTE_NAME.fullmatch(value):
+                raise ConfigError(
+                    f"attribute name {f.name}={value!r} is invalid: use 1-255 printable ASCII "
+                    "characters without spaces"
+                )
+        if len(set(values)) != len(values):
+            raise ConfigError(f"attribute names must be distinct, got {values}")
+
+    def placeholders(self) -> dict[str, str]:
+        """``#field`` -> attribute name, for ExpressionAttributeNames."""
+        return {f"#{f.name}": getattr(self, f.name) for f in fields(self)}
+
+
+def check_table_name(table: object, *, store: str) -> str:
+    """Return ``table`` if DynamoDB accepts it as a table name, else raise ConfigError."""
+    if not isinstance(table, str) or not _TABLE_NAME.fullmatch(table):
+        raise ConfigError(
+            f"invalid DynamoDB table name {table!r}: use 3-255 characters of letters, digits "
+            "and '_.-'",
+            store=store,
+        )
+    return table

@@ -1,0 +1,77 @@
+"""The ``cloudlease`` command end to end against a moto server, as a user would run it."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+from cloudlease_dynamodb import DynamoDBStore
+
+from tests.dynamodb.conftest import REGION, TEST_ENV, new_table_name, session
+from tests.emulators import ROOT
+
+CLI = str(ROOT / ".venv" / "bin" / "cloudlease")
+
+
+def cloudlease(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [CLI, *args],
+        env=dict(os.environ, **TEST_ENV),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_init_run_held_elsewhere_and_status(locked_endpoint: str, tmp_path: Path) -> None:
+    table = new_table_name("cli")
+    url = f"dynamodb://{table}?region={REGION}&endpoint_url={locked_endpoint}"
+
+    created = cloudlease("init", "--store", url)
+    assert created.returncode == 0, created.stderr
+    assert cloudlease("init", "--store", url).returncode == 0  # idempotent
+
+    out = tmp_path / "token"
+    ran = cloudlease(
+        "run",
+        "--store",
+        url,
+        "--lease",
+        "nightly",
+        "--ttl",
+        "10",
+        "--",
+        "sh",
+        "-c",
+        f'echo "$CLOUDLEASE_TOKEN" > {out}',
+    )
+    assert ran.returncode == 0, ran.stderr
+    first_token = int(out.read_text())
+    assert cloudlease("run", "--store", url, "--lease", "nightly", "--", "true").returncode == 0
+
+    store = DynamoDBStore(table, region=REGION, endpoint_url=locked_endpoint, session=session())
+    lease = store.acquire("nightly", "elsewhere", 30, {"host": "other"})
+    assert lease.token > first_token
+    held = cloudlease("run", "--store", url, "--lease", "nightly", "--", "true")
+    assert held.returncode == 75, held.stderr
+    assert "elsewhere" in held.stderr
+
+    status = cloudlease("status", "--store", url, "--json")
+    assert status.returncode == 0, status.stderr
+    [record] = json.loads(status.stdout)
+    assert (record["name"], record["holder"], record["token"]) == (
+        "nightly",
+        "elsewhere",
+        lease.token,
+    )
+    assert record["metadata"] == {"host": "other"} and record["transitions"] == 3
+
+
+def test_a_missing_table_exits_69_with_the_fix(locked_endpoint: str) -> None:
+    url = f"dynamodb://absent-table?region={REGION}&endpoint_url={locked_endpoint}"
+    result = cloudlease("run", "--store", url, "--lease", "x", "--", "true")
+    assert result.returncode == 69
+    assert "cloudlease init --store dynamodb://absent-table" in result.stderr
