@@ -21,8 +21,8 @@ from collections import defaultdict
 from pathlib import Path
 
 from azure.storage.blob import BlobClient, BlobLeaseClient
-from cloudlease_azure_blob import AzureBlobStore
 
+from cloudlease_azure_blob import AzureBlobStore
 from tests.azure_blob.azurite import Azurite
 from tests.azure_blob.conftest import AZURITE_BIN
 from tests.emulators import ManagedProcess, free_port, port_open

@@ -25,10 +25,10 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
-from cloudlease_dynamodb import DynamoDBStore
-from cloudlease_dynamodb.client import DEFAULT_CONFIG, NO_RETRIES
 
 from cloudlease.errors import LeaseHeld
+from cloudlease_dynamodb import DynamoDBStore
+from cloudlease_dynamodb.client import DEFAULT_CONFIG, NO_RETRIES
 
 ENV = {
     "AWS_ACCESS_KEY_ID": "bench",

@@ -23,10 +23,10 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from cloudlease_firestore import FirestoreStore
 from google.cloud import firestore
 
 from cloudlease.errors import LeaseHeld
+from cloudlease_firestore import FirestoreStore
 from tests.emulators import ManagedProcess, free_port, port_open
 from tests.firestore.interceptors import Interceptor, intercepted_client
 

@@ -20,10 +20,9 @@ import threading
 import time
 from typing import Any
 
-from cloudlease_azure_blob import AzureBlobStore, fenced_update
-
 from cloudlease import LeaderElector, LeaseLost, open_store
 from cloudlease.keeper import HeldLease
+from cloudlease_azure_blob import AzureBlobStore, fenced_update
 
 
 def emit(event: str, **fields: Any) -> None:

@@ -13,9 +13,8 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from cloudlease_dynamodb import DynamoDBStore, fenced_put
-
 from cloudlease import aws_lambda, current_lease, open_store
+from cloudlease_dynamodb import DynamoDBStore, fenced_put
 
 STORE = open_store()  # CLOUDLEASE_STORE, opened once per cold start
 RESULTS_TABLE = os.environ.get("RESULTS_TABLE", "nightly-results")

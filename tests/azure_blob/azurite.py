@@ -17,9 +17,9 @@ from urllib.parse import parse_qs, urlsplit
 from azure.core.exceptions import ServiceRequestError, ServiceResponseError
 from azure.core.pipeline.transport import HttpRequest, HttpResponse, RequestsTransport
 from azure.storage.blob import BlobServiceClient, ContainerClient, LinearRetry
-from cloudlease_azure_blob import AzureBlobStore
 
 from cloudlease.clock import Clock
+from cloudlease_azure_blob import AzureBlobStore
 
 ACCOUNT = "devstoreaccount1"
 #: Azurite's well-known development key (public, documented by Microsoft).

@@ -11,10 +11,9 @@ import json
 import sys
 import time
 
-from cloudlease_azure_blob import AzureBlobStore, fenced_update
-
 from cloudlease.keeper import hold
 from cloudlease.urls import open_store
+from cloudlease_azure_blob import AzureBlobStore, fenced_update
 
 SINK = "sink/log"
 

@@ -11,12 +11,12 @@ from typing import Any
 
 import pytest
 from azure.storage.blob import BlobLeaseClient
-from cloudlease_azure_blob import AzureBlobStore
 
 from cloudlease.errors import LeaseHeld
 from cloudlease.store import BaseStore
 from cloudlease.testing.clock import FakeClock
 from cloudlease.testing.conformance import A, B, ConformanceSuite, StoreFactory
+from cloudlease_azure_blob import AzureBlobStore
 from tests.azure_blob.azurite import Azurite
 
 

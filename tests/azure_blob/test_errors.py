@@ -10,12 +10,12 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from azure.storage.blob import ContainerClient, ContainerSasPermissions, generate_container_sas
-from cloudlease_azure_blob import AzureBlobStore
-from cloudlease_azure_blob._client import parse_url
 
 from cloudlease.errors import ConfigError, CorruptRecord, StoreMisconfigured
 from cloudlease.testing.clock import FakeClock
 from cloudlease.urls import open_store
+from cloudlease_azure_blob import AzureBlobStore
+from cloudlease_azure_blob._client import parse_url
 from tests.azure_blob.azurite import ACCOUNT, KEY, Azurite, quick_retries
 from tests.emulators import ROOT
 

@@ -10,11 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from cloudlease_azure_blob import fenced_update, fenced_upload
-from cloudlease_azure_blob.fencing import stored_token
 
 from cloudlease.errors import LeaseLost
 from cloudlease.testing.clock import FakeClock
+from cloudlease_azure_blob import fenced_update, fenced_upload
+from cloudlease_azure_blob.fencing import stored_token
 from tests.azure_blob.azurite import Azurite
 from tests.emulators import ROOT
 

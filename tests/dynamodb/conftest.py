@@ -11,8 +11,8 @@ from typing import Any
 
 import boto3
 import pytest
-from cloudlease_dynamodb import DynamoDBStore
 
+from cloudlease_dynamodb import DynamoDBStore
 from tests.emulators import ROOT, ManagedProcess, free_port, port_open, unavailable
 
 REGION = "us-east-1"

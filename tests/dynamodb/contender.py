@@ -15,10 +15,9 @@ import random
 import time
 from typing import Any
 
-from cloudlease_dynamodb import DynamoDBStore, FencedWriteRefused
-
 from cloudlease.errors import LeaseHeld, LeaseLost, StoreUnavailable
 from cloudlease.keeper import hold
+from cloudlease_dynamodb import DynamoDBStore, FencedWriteRefused
 
 LEASE = "contended"
 

@@ -6,10 +6,10 @@ from collections import Counter
 
 import pytest
 from botocore.config import Config
-from cloudlease_dynamodb import THROTTLING_CODES, DynamoDBStore
 
 from cloudlease.errors import LeaseHeld, StoreUnavailable
 from cloudlease.testing import FakeClock
+from cloudlease_dynamodb import THROTTLING_CODES, DynamoDBStore
 from tests.dynamodb.conftest import REGION, StoreMaker, session
 from tests.dynamodb.wire import Wire
 

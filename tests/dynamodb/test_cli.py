@@ -8,7 +8,6 @@ import subprocess
 from pathlib import Path
 
 from cloudlease_dynamodb import DynamoDBStore
-
 from tests.dynamodb.conftest import REGION, TEST_ENV, new_table_name, session
 from tests.emulators import ROOT
 

@@ -6,11 +6,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from cloudlease_dynamodb import DynamoDBStore
 from moto import mock_aws
 
 from cloudlease.store import BaseStore
 from cloudlease.testing.conformance import ConformanceSuite, StoreFactory
+from cloudlease_dynamodb import DynamoDBStore
 from tests.dynamodb.conftest import REGION, StoreMaker, create_table, session
 
 

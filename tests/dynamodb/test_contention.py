@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cloudlease_dynamodb import DynamoDBStore
 
+from cloudlease_dynamodb import DynamoDBStore
 from tests.dynamodb.conftest import REGION, TEST_ENV, create_table, new_table_name, session
 from tests.emulators import ROOT
 

@@ -9,13 +9,13 @@ from typing import Any
 
 import boto3
 import pytest
-from cloudlease_dynamodb import IAM_ACTIONS, DynamoDBStore, from_url
 from moto import mock_aws
 from moto.core.authorization import enable_iam_authentication
 
 from cloudlease.errors import ConfigError, CorruptRecord, LeaseLost, StoreMisconfigured
 from cloudlease.testing import FakeClock
 from cloudlease.urls import open_store
+from cloudlease_dynamodb import IAM_ACTIONS, DynamoDBStore, from_url
 from tests.dynamodb.conftest import REGION, StoreMaker, create_table, session
 from tests.dynamodb.wire import Wire
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cloudlease_dynamodb import DynamoDBStore, FencedWriteRefused, condition_check
 
 from cloudlease.errors import LeaseLost
 from cloudlease.keeper import hold
 from cloudlease.testing import FakeClock
+from cloudlease_dynamodb import DynamoDBStore, FencedWriteRefused, condition_check
 from tests.dynamodb.conftest import StoreMaker, create_table, new_table_name
 
 

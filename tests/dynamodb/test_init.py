@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from cloudlease_dynamodb import DEFAULT_TTL_ATTRIBUTE, AttributeNames, DynamoDBStore
 
 from cloudlease.errors import StoreMisconfigured
 from cloudlease.testing import FakeClock
+from cloudlease_dynamodb import DEFAULT_TTL_ATTRIBUTE, AttributeNames, DynamoDBStore
 from tests.dynamodb.conftest import REGION, client, new_table_name, session
 from tests.dynamodb.wire import Wire, json_response
 

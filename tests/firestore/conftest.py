@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 import requests
-from cloudlease_firestore import FirestoreStore
 
+from cloudlease_firestore import FirestoreStore
 from tests.emulators import ManagedProcess, free_port, port_open, unavailable
 from tests.firestore.interceptors import Interceptor, intercepted_client
 

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
 
-import grpc  # type: ignore[import-untyped]
+import grpc
 from google.cloud import firestore
 from google.cloud.firestore_v1.services.firestore import client as gapic_client
 from google.cloud.firestore_v1.services.firestore.transports import grpc as gapic_grpc
@@ -21,7 +21,7 @@ from google.cloud.firestore_v1.services.firestore.transports import grpc as gapi
 When = Literal["before", "after"]
 
 
-class InjectedRpcError(grpc.RpcError):  # type: ignore[misc]
+class InjectedRpcError(grpc.RpcError):
     """An RPC error as the channel would raise it (the SDK maps it to a google exception)."""
 
     def __init__(self, code: grpc.StatusCode, details: str) -> None:
@@ -58,8 +58,8 @@ class Fault:
 
 
 class Interceptor(
-    grpc.UnaryUnaryClientInterceptor,  # type: ignore[misc]
-    grpc.UnaryStreamClientInterceptor,  # type: ignore[misc]
+    grpc.UnaryUnaryClientInterceptor,
+    grpc.UnaryStreamClientInterceptor,
 ):
     """Counts requests by method and injects queued faults."""
 

@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 from cloudlease_firestore import FirestoreStore
-
 from tests.emulators import ROOT
 from tests.firestore.conftest import Emulator
 

@@ -10,12 +10,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import grpc  # type: ignore[import-untyped]
+import grpc
 import pytest
-from cloudlease_firestore import IAM_ROLE, FirestoreStore, from_url
 
 from cloudlease.errors import ConfigError, StoreMisconfigured
 from cloudlease.urls import open_store
+from cloudlease_firestore import IAM_ROLE, FirestoreStore, from_url
 from tests.emulators import ROOT, free_port
 from tests.firestore.conftest import PROJECT, Emulator, start_emulator
 from tests.firestore.interceptors import Interceptor, intercepted_client

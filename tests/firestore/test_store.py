@@ -7,13 +7,13 @@ import threading
 from datetime import datetime, timezone
 from typing import Any
 
-import grpc  # type: ignore[import-untyped]
+import grpc
 import pytest
-from cloudlease_firestore import FIELDS, TTL_FIELD, FirestoreStore, document_id, lease_name
 from google.cloud import firestore
 
 from cloudlease.errors import ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
 from cloudlease.testing.clock import FakeClock
+from cloudlease_firestore import FIELDS, TTL_FIELD, FirestoreStore, document_id, lease_name
 from tests.firestore.interceptors import Interceptor
 
 A, B = "holder-a", "holder-b"

@@ -12,10 +12,10 @@ import json
 import time
 from typing import Any
 
-from cloudlease_firestore import FirestoreStore
 from google.cloud import firestore
 
 from cloudlease.keeper import hold
+from cloudlease_firestore import FirestoreStore
 
 
 def fenced_sink_write(store: FirestoreStore, sink: str, held: Any) -> None:
