@@ -278,10 +278,13 @@ def test_last_successes_per_job(store: FaultyStore) -> None:
     assert list(latest) == ["nightly"] and latest["nightly"][0] == "t2"
 
 
-def test_concurrent_deliveries_of_one_tick_in_threads_run_exactly_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("deliveries", [2, 8])
+def test_concurrent_deliveries_of_one_tick_in_threads_run_exactly_once(
+    tmp_path: Path, deliveries: int
+) -> None:
     store = SQLiteStore(tmp_path / "leases.db")
     runs: list[str] = []
-    start = threading.Barrier(8)
+    start = threading.Barrier(deliveries)
 
     @single_runner(store=store, name="nightly", tick=by_event)
     def job(event: dict[str, str]) -> None:
@@ -292,7 +295,7 @@ def test_concurrent_deliveries_of_one_tick_in_threads_run_exactly_once(tmp_path:
         start.wait()
         job({"time": "t1"})
 
-    threads = [threading.Thread(target=deliver, name=f"d{i}") for i in range(8)]
+    threads = [threading.Thread(target=deliver, name=f"d{i}") for i in range(deliveries)]
     for thread in threads:
         thread.start()
     for thread in threads:
