@@ -5,7 +5,9 @@ one; ``@aws_lambda.single_runner`` makes each tick run once: the tick (the event
 is part of the lease name, a duplicate is skipped, a failed run may be retried. The result is
 written with ``fenced_put``: DynamoDB refuses it if this invocation lost its lease meanwhile.
 
-Environment: ``CLOUDLEASE_STORE`` (``dynamodb://TABLE?region=REGION``) and ``RESULTS_TABLE``.
+Environment: ``CLOUDLEASE_STORE`` (``dynamodb://TABLE?region=REGION``), ``RESULTS_TABLE``, and
+``CLOUDLEASE_LEASE`` (the job's lease name; ``terraform/examples/lambda_scheduled`` sets all
+three and restricts the function's policy to lease names starting with it).
 """
 
 from __future__ import annotations
@@ -18,11 +20,10 @@ from cloudlease_dynamodb import DynamoDBStore, fenced_put
 
 STORE = open_store()  # CLOUDLEASE_STORE, opened once per cold start
 RESULTS_TABLE = os.environ.get("RESULTS_TABLE", "nightly-results")
+LEASE = os.environ.get("CLOUDLEASE_LEASE", "nightly-report")
 
 
-@aws_lambda.single_runner(
-    store=STORE, name="nightly-report", ttl=120, skipped={"status": "skipped"}
-)
+@aws_lambda.single_runner(store=STORE, name=LEASE, ttl=120, skipped={"status": "skipped"})
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     lease = current_lease()
     report = {"rows": 42}  # the real work goes here; check lease.ensure() between long steps
@@ -32,7 +33,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         lease,
         table=RESULTS_TABLE,
         item={
-            "id": {"S": "nightly-report"},
+            "id": {"S": LEASE},
             "tick": {"S": event["time"]},
             "rows": {"N": str(report["rows"])},
             "token": {"N": str(lease.token)},

@@ -7,7 +7,18 @@ container_client=...)``. Fenced writes: ``fenced_update`` / ``fenced_upload`` fo
 
 from __future__ import annotations
 
+from cloudlease_azure_blob._client import DEFAULT_PREFIX, Location, parse_url
+from cloudlease_azure_blob._errors import ROLE as IAM_ROLE
 from cloudlease_azure_blob.fencing import fenced_update, fenced_upload
 from cloudlease_azure_blob.store import AzureBlobStore, from_url
 
-__all__ = ["AzureBlobStore", "fenced_update", "fenced_upload", "from_url"]
+__all__ = [
+    "DEFAULT_PREFIX",
+    "IAM_ROLE",
+    "AzureBlobStore",
+    "Location",
+    "fenced_update",
+    "fenced_upload",
+    "from_url",
+    "parse_url",
+]
