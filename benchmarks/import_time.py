@@ -1,95 +1,128 @@
-"""Import cost of cloudlease (and of each installed provider next to its SDK).
+"""Section 4: import cost of cloudlease, of each provider, and of each SDK alone.
 
-Runs fresh interpreters and reads ``python -X importtime``: the cumulative microseconds of the
-named top-level import, median over --runs. Prints a Markdown table; figures go to docs, never
-into test assertions.
+Runs fresh interpreters with ``python -X importtime -c STATEMENT`` and adds up the cumulative
+time of every top-level import the statement triggered (the interpreter's own start-up, up to
+``site``, is left out), median over --runs. A provider is compared with its SDK alone: the
+provider's cost is what it adds on top of the SDK it must import anyway. Also times whole
+interpreter runs against a bare ``python -c pass``. Figures go to docs, never into tests.
 
-    .venv/bin/python benchmarks/import_time.py [--runs 15]
+    .venv/bin/python -m benchmarks.import_time [--runs 15]
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import subprocess
 import sys
 import time
+from typing import Any
 
-CASES: list[tuple[str, str, str]] = [
-    # (label, statement, module whose cumulative time is read)
-    ("cloudlease (import cloudlease)", "import cloudlease", "cloudlease"),
-    ("cloudlease + hold + open_store", "from cloudlease import hold, open_store", "cloudlease"),
-    ("cloudlease.stores.sqlite", "import cloudlease.stores.sqlite", "cloudlease"),
-    ("cloudlease_dynamodb", "import cloudlease_dynamodb", "cloudlease_dynamodb"),
-    ("boto3 (SDK alone)", "import boto3", "boto3"),
-    ("cloudlease_firestore", "import cloudlease_firestore", "cloudlease_firestore"),
+from benchmarks._common import summary
+
+#: Standard-library modules the core uses that nearly every application (and every cloud SDK)
+#: has loaded already; the "own modules" rows preload them and count cloudlease alone.
+STDLIB = "import typing, logging, dataclasses, json, threading, random, re, datetime, inspect"
+CORE: list[tuple[str, str, str | None]] = [
+    ("import cloudlease", "import cloudlease", None),
+    ("from cloudlease import hold, open_store", "from cloudlease import hold, open_store", None),
+    ("import cloudlease.stores.sqlite", "import cloudlease.stores.sqlite", None),
+    ("from cloudlease import single_runner", "from cloudlease import single_runner", None),
     (
-        "google.cloud.firestore (SDK alone)",
-        "import google.cloud.firestore",
-        "google.cloud.firestore",
+        "from cloudlease import hold, open_store (own modules: stdlib preloaded)",
+        f"{STDLIB}; from cloudlease import hold, open_store",
+        "cloudlease",
     ),
-    ("cloudlease_azure_blob", "import cloudlease_azure_blob", "cloudlease_azure_blob"),
-    ("azure.storage.blob (SDK alone)", "import azure.storage.blob", "azure.storage.blob"),
+    (
+        "from cloudlease import single_runner (own modules: stdlib preloaded)",
+        f"{STDLIB}; from cloudlease import single_runner",
+        "cloudlease",
+    ),
+]
+#: (store, provider statement, SDK-alone statement)
+PROVIDERS: list[tuple[str, str, str]] = [
+    ("dynamodb", "import cloudlease_dynamodb", "import boto3"),
+    ("firestore", "import cloudlease_firestore", "from google.cloud import firestore"),
+    ("azure", "import cloudlease_azure_blob", "from azure.storage.blob import BlobServiceClient"),
 ]
 
 
-def cumulative_us(statement: str, module: str) -> int | None:
-    """Cumulative import time of ``module`` when running ``statement`` in a fresh interpreter."""
+def import_ms(statement: str, module: str | None = None) -> float | None:
+    """Milliseconds of the imports ``statement`` triggers in a fresh interpreter.
+
+    With ``module``: only the cumulative time of that top-level import and its submodules
+    imported at top level (what they add on top of whatever the statement imported before).
+    """
     done = subprocess.run(
-        [sys.executable, "-X", "importtime", "-c", statement],
-        capture_output=True,
-        text=True,
+        [sys.executable, "-X", "importtime", "-c", statement], capture_output=True, text=True
     )
     if done.returncode != 0:
         return None
-    total = 0
+    total, started = 0, False
     for line in done.stderr.splitlines():
-        # "import time:   self [us] | cumulative | imported package"
         parts = line.split("|")
-        if len(parts) == 3 and parts[2].strip() == module:
-            total = max(total, int(parts[1].strip()))
-    # `from cloudlease import hold` loads submodules lazily after the package: add them up.
-    if statement.startswith("from cloudlease import"):
-        for line in done.stderr.splitlines():
-            parts = line.split("|")
-            if len(parts) == 3 and parts[2].startswith(" cloudlease."):
-                total += int(parts[1].strip())  # " cloudlease.x": a top-level entry
-    return total
+        if len(parts) != 3 or not parts[1].strip().isdigit():
+            continue
+        name = parts[2]
+        top_level = name.startswith(" ") and not name.startswith("  ")
+        wanted = module is None or name.strip() == module or name.strip().startswith(module + ".")
+        if started and top_level and wanted:
+            total += int(parts[1])
+        if top_level and name.strip() == "site":
+            started = True
+    return total / 1000
 
 
-def wall_ms(statement: str, runs: int) -> float:
-    """Median wall time of a fresh interpreter that runs ``statement`` (site included)."""
+def wall_ms(statement: str, runs: int) -> dict[str, float]:
+    """Wall time of a fresh interpreter that runs ``statement`` (start-up included)."""
     samples = []
     for _ in range(runs):
         start = time.perf_counter()
         subprocess.run([sys.executable, "-c", statement], check=True)
         samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+    return summary(samples)
+
+
+def sampled(statement: str, runs: int, module: str | None = None) -> dict[str, float]:
+    values = [ms for ms in (import_ms(statement, module) for _ in range(runs)) if ms is not None]
+    return summary(values)
+
+
+def run(runs: int) -> dict[str, Any]:
+    core = {label: sampled(statement, runs, module) for label, statement, module in CORE}
+    providers = {}
+    for store, provider, sdk in PROVIDERS:
+        package = provider.split()[-1]
+        mine, alone, added = [], [], []
+        for _ in range(runs):  # alternate, so load changes hit both sides alike
+            a, b = import_ms(provider), import_ms(sdk)
+            # The SDK first, then the provider: what the provider (core included) adds to it.
+            c = import_ms(f"{sdk}; {provider}", package)
+            if a is not None and b is not None and c is not None:
+                mine.append(a)
+                alone.append(b)
+                added.append(c)
+        providers[store] = {
+            "provider": provider,
+            "sdk": sdk,
+            "provider_ms": summary(mine),
+            "sdk_ms": summary(alone),
+            "added_ms": summary(added),
+        }
+    bare = wall_ms("pass", runs)
+    whole = {
+        statement: wall_ms(statement, runs)
+        for statement in ("import cloudlease", "from cloudlease import hold, open_store")
+    }
+    return {"runs": runs, "core": core, "providers": providers, "bare": bare, "whole": whole}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=15)
     args = parser.parse_args()
-    print(f"Python {sys.version.split()[0]}, median of {args.runs} fresh interpreters\n")
-    print("| import | median ms | min ms | max ms |")
-    print("| --- | ---: | ---: | ---: |")
-    for label, statement, module in CASES:
-        samples = [cumulative_us(statement, module) for _ in range(args.runs)]
-        values = [s / 1000 for s in samples if s is not None]
-        if not values:
-            print(f"| {label} | not installed | | |")
-            continue
-        print(
-            f"| {label} | {statistics.median(values):.1f} | {min(values):.1f} | {max(values):.1f} |"
-        )
-    bare = wall_ms("pass", args.runs)
-    print("\n| whole interpreter run | median ms | over bare |")
-    print("| --- | ---: | ---: |")
-    print(f"| python -c pass | {bare:.1f} | |")
-    for statement in ("import cloudlease", "from cloudlease import hold, open_store"):
-        took = wall_ms(statement, args.runs)
-        print(f"| python -c '{statement}' | {took:.1f} | +{took - bare:.1f} |")
+    from benchmarks.report import import_tables
+
+    print(import_tables(run(args.runs)))
 
 
 if __name__ == "__main__":

@@ -1,31 +1,29 @@
-"""The serverless wrapper's cost: store requests per guarded invocation, and added latency.
+"""Section 7: the serverless wrapper's cost: store requests per guarded invocation, and latency.
 
-    .venv/bin/python -m benchmarks.serverless [--calls 300]
+    .venv/bin/python -m benchmarks.serverless [--calls 300]   (memory and SQLite only)
 
-For ``@single_runner`` on the memory and SQLite stores, plain and once-per-tick: requests
-per invocation (counted by FaultyStore, which wraps the real store's primitives) and the
-median latency of a guarded call over an unguarded one, calls alternating. Figures are
-printed as Markdown; they go to docs, never into test assertions.
+``@single_runner`` on each store, plain and once-per-tick (a new tick each call): requests
+per invocation, counted at the transport (``benchmarks._stores``: primitives for the embedded
+stores, botocore for DynamoDB), and the median latency of a guarded call next to the same
+function unguarded, calls alternating. ``run_all`` adds DynamoDB on moto.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
 import tempfile
-import time
 from collections.abc import Callable
-from pathlib import Path
+from typing import Any
 
+from benchmarks._common import log, summary, timed
+from benchmarks._stores import Counts, Spec, open_store
 from cloudlease import single_runner
-from cloudlease.store import BaseStore
-from cloudlease.stores.memory import MemoryStore
-from cloudlease.stores.sqlite import SQLiteStore
-from cloudlease.testing import FaultyStore
 
 
-def measure(store: FaultyStore, calls: int, tick: bool) -> tuple[float, float, float]:
-    """(requests per call, median guarded us, median unguarded us)."""
+def measure(spec: Spec, calls: int, tick: bool) -> dict[str, Any]:
+    """Requests per call and latency of a guarded call vs an unguarded one."""
+    counts = Counts()
+    store = open_store(spec, counts)
     counter = iter(range(10**9))
 
     def work() -> int:
@@ -37,18 +35,31 @@ def measure(store: FaultyStore, calls: int, tick: bool) -> tuple[float, float, f
         ttl=30,
         tick=(lambda: f"t{next(counter)}") if tick else None,
     )(work)
-    guarded()  # warm up (SQLite creates its table)
-    store.requests.clear()
+    for _ in range(5):  # warm up (SQLite creates its table, clients connect)
+        guarded()
+    counts.reset()
     with_lease, without = [], []
     for _ in range(calls):
-        start = time.perf_counter()
-        guarded()
-        with_lease.append(time.perf_counter() - start)
-        start = time.perf_counter()
-        work()
-        without.append(time.perf_counter() - start)
-    per_call = sum(store.requests.values()) / calls
-    return per_call, statistics.median(with_lease) * 1e6, statistics.median(without) * 1e6
+        with_lease.append(timed(guarded) * 1e6)
+        without.append(timed(work) * 1e6)
+    store.close()
+    return {
+        "requests_per_call": counts.total() / calls,
+        "requests_by_op": {op: n / calls for op, n in counts.by_op().items()},
+        "guarded_us": summary(with_lease),
+        "unguarded_us": summary(without),
+        "calls": calls,
+    }
+
+
+def run(specs: dict[str, Spec], calls: int) -> dict[str, Any]:
+    results: dict[str, Any] = {}
+    for kind, spec in specs.items():
+        for tick in (False, True):
+            mode = "once-per-tick" if tick else "plain"
+            row = results[f"{kind}/{mode}"] = measure(spec, calls, tick)
+            log(f"serverless {kind} {mode}: {row['requests_per_call']:.2f} requests/call")
+    return results
 
 
 def main() -> None:
@@ -56,18 +67,19 @@ def main() -> None:
     parser.add_argument("--calls", type=int, default=300)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        stores: list[tuple[str, Callable[[], BaseStore]]] = [
-            ("memory", MemoryStore),
-            ("sqlite", lambda: SQLiteStore(Path(tmp) / "bench.db")),
-        ]
-        print("| store | mode | requests / invocation | guarded median us | unguarded us |")
-        print("| --- | --- | ---: | ---: | ---: |")
-        for label, make in stores:
-            for tick in (False, True):
-                store = FaultyStore(make())
-                per_call, guarded_us, bare_us = measure(store, args.calls, tick)
-                mode = "once-per-tick" if tick else "plain"
-                print(f"| {label} | {mode} | {per_call:.2f} | {guarded_us:.0f} | {bare_us:.2f} |")
+        specs = {
+            "memory": {"kind": "memory", "name": "serverless"},
+            "sqlite": {"kind": "sqlite", "path": f"{tmp}/bench.db"},
+        }
+        results = run(specs, args.calls)
+    print("| store | mode | requests / invocation | guarded median us | unguarded median us |")
+    print("| --- | --- | ---: | ---: | ---: |")
+    for key, row in results.items():
+        label, mode = key.split("/")
+        print(
+            f"| {label} | {mode} | {row['requests_per_call']:.2f} | "
+            f"{row['guarded_us']['median']:.0f} | {row['unguarded_us']['median']:.2f} |"
+        )
 
 
 if __name__ == "__main__":

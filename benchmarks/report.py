@@ -1,0 +1,351 @@
+"""Render a results JSON (``benchmarks/results/*.json``) as docs/performance.md.
+
+    .venv/bin/python -m benchmarks.report benchmarks/results/latest-full.json > docs/performance.md
+
+The prose says what each figure means and how it was measured; the verdicts against the goals
+(overhead <= 1.10, core import < 30 ms, provider within 10 ms of its SDK) are computed from
+the figures, so a re-run keeps the doc honest.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from typing import Any
+
+from benchmarks.operations import OPS
+
+STORE_NAMES = {
+    "memory": "memory",
+    "sqlite": "SQLite",
+    "dynamodb": "DynamoDB (moto)",
+    "firestore": "Firestore (emulator)",
+    "azure": "Azure Blob (Azurite)",
+}
+OP_NAMES = {
+    "acquire": "acquire (free)",
+    "refused": "acquire (held elsewhere)",
+    "renew": "renew",
+    "release": "release",
+    "get": "get",
+}
+
+
+KIND_ORDER = list(STORE_NAMES)
+PEER_ORDER = ["python-dynamodb-lock", "azure-plain"]
+
+
+def ordered(data: dict[str, Any]) -> list[tuple[str, Any]]:
+    """Items of ``data`` in the doc's order: by store ("kind" or "kind/variant"), then variant."""
+
+    def key(item: tuple[str, Any]) -> tuple[int, Any]:
+        kind, _, variant = item[0].partition("/")
+        order = KIND_ORDER if kind in KIND_ORDER else PEER_ORDER
+        rank = order.index(kind) if kind in order else len(order)
+        return rank, (int(variant) if variant.isdigit() else variant != "plain")
+
+    return sorted(data.items(), key=key)
+
+
+def _f(value: Any, digits: int = 2) -> str:
+    if value is None or math.isnan(value):
+        return "-"
+    return f"{value:.{digits}f}"
+
+
+def _requests(by_op: dict[str, int]) -> str:
+    total = sum(by_op.values())
+    detail = ", ".join(f"{op} {n}" for op, n in by_op.items())
+    return f"{total} ({detail})" if detail else str(total)
+
+
+def _failed(data: Any) -> str | None:
+    if data is None:
+        return "_not run_"
+    if isinstance(data, dict) and "error" in data:
+        return f"_failed: {data['error']}_"
+    return None
+
+
+def requests_table(ops: dict[str, Any]) -> str:
+    lines = [
+        "| store | acquire (free) | acquire (held elsewhere) | renew | release | get "
+        "| acquire (first use) | acquire (re-entry) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for kind, data in ordered(ops):
+        if "requests" not in data:
+            continue
+        r, minimum = data["requests"], data["minimum"]
+
+        cells = []
+        for label in ("acquire", "refused", "renew", "release", "get"):
+            have = sum(r[label].values())
+            mark = "" if have <= minimum[label] else f" **min {minimum[label]}**"
+            cells.append(_requests(r[label]) + mark)
+        lines.append(
+            f"| {STORE_NAMES[kind]} | {' | '.join(cells)} "
+            f"| {_requests(r['acquire (first use)'])} | {_requests(r['acquire (re-entry)'])} |"
+        )
+    lines += [
+        "",
+        "Physical minimum per store (requests: acquire / held / renew / release / get):",
+        "",
+    ]
+    for kind, data in ordered(ops):
+        if "minimum" in data:
+            m = data["minimum"]
+            counts = " / ".join(
+                str(m[op]) for op in ("acquire", "refused", "renew", "release", "get")
+            )
+            lines.append(f"- {STORE_NAMES[kind]}: {counts} — {m['why']}.")
+    return "\n".join(lines)
+
+
+def overhead_table(ops: dict[str, Any]) -> str:
+    lines = [
+        "| store | operation | requests (ours / raw) | ours median ms | raw median ms "
+        "| ratio median | ratio q1-q3 | ratio p10-p90 | goal ≤ 1.10 |",
+        "| --- | --- | --- | ---: | ---: | ---: | --- | --- | --- |",
+    ]
+    for kind, data in ordered(ops):
+        if "latency" not in data:
+            continue
+        for op in OPS:
+            row = data["latency"][op]
+            ours_requests = sum(data["requests"]["acquire" if op == "acquire" else op].values())
+            raw_requests = data["raw_requests"].get(op, "?")
+            ratio = row["ratio"]
+            verdict = "met" if ratio["median"] <= 1.10 else "**missed**"
+            lines.append(
+                f"| {STORE_NAMES[kind]} | {OP_NAMES[op]} | {ours_requests} / {raw_requests} "
+                f"| {_f(row['ours_ms']['median'], 3)} | {_f(row['raw_ms']['median'], 3)} "
+                f"| {_f(ratio['median'])} | {_f(ratio['q1'])} to {_f(ratio['q3'])} "
+                f"| {_f(ratio['p10'])} to {_f(ratio['p90'])} | {verdict} |"
+            )
+    return "\n".join(lines)
+
+
+def failover_table(data: dict[str, Any], label: dict[str, str] | None = None) -> str:
+    lines = [
+        "| store | ttl s | skew allowance s | stop | trials | time to new holder p50 s | p90 s "
+        "| lease time left at the kill p50 s (theoretical minimum) | over the minimum p50 s |",
+        "| --- | ---: | ---: | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for kind, row in ordered(data):
+        if "kill" not in row:
+            lines.append(f"| {kind} | {_failed(row)} | | | | | | | |")
+            continue
+        name = (label or STORE_NAMES).get(kind, kind)
+        for stop in ("kill", "graceful"):
+            r = row[stop]
+            if not r["took"].get("n"):
+                continue
+            minimum = _f(r["left"]["median"]) if stop == "kill" else "0 (release)"
+            lines.append(
+                f"| {name} | {row['ttl']:g} | {row['skew_allowance']:g} "
+                f"| {'SIGKILL' if stop == 'kill' else 'graceful (release)'} | {r['took']['n']} "
+                f"| {_f(r['took']['median'])} | {_f(r['took']['p90'])} | {minimum} "
+                f"| {_f(r['over_minimum']['median'])} |"
+            )
+    return "\n".join(lines)
+
+
+def import_tables(data: dict[str, Any]) -> str:
+    lines = [
+        f"Median of {data['runs']} fresh interpreters (`python -X importtime`, start-up excluded).",
+        "",
+        "| import | median ms | min ms | max ms |",
+        "| --- | ---: | ---: | ---: |",
+    ]
+    for label, s in data["core"].items():
+        if s.get("n"):
+            lines.append(
+                f"| `{label}` | {_f(s['median'], 1)} | {_f(s['min'], 1)} | {_f(s['max'], 1)} |"
+            )
+    core = data["core"].get("import cloudlease", {}).get("median")
+    full = data["core"].get("from cloudlease import hold, open_store", {}).get("median")
+    lines += [
+        "",
+        f"Goal: core under 30 ms — `import cloudlease` {_f(core, 1)} ms "
+        f"({'met' if core is not None and core < 30 else '**missed**'}), "
+        f"`from cloudlease import hold, open_store` {_f(full, 1)} ms "
+        f"({'met' if full is not None and full < 30 else '**missed**'}).",
+        "",
+        "| provider | provider import (SDK included) ms | SDK alone ms | added to a loaded SDK ms "
+        "(core included) [q1-q3] | goal ≤ 10 ms |",
+        "| --- | ---: | ---: | ---: | --- |",
+    ]
+    for store, p in ordered(data["providers"]):
+        if not p["added_ms"].get("n"):
+            lines.append(f"| {STORE_NAMES[store]} | not installed | | | |")
+            continue
+        added = p["added_ms"]["median"]
+        lines.append(
+            f"| `{p['provider']}` | {_f(p['provider_ms']['median'], 1)} | "
+            f"{_f(p['sdk_ms']['median'], 1)} (`{p['sdk']}`) | {_f(added, 1)} "
+            f"[{_f(p['added_ms']['q1'], 1)} to {_f(p['added_ms']['q3'], 1)}] | "
+            f"{'met' if added <= 10 else '**missed**'} |"
+        )
+    bare = data["bare"]["median"]
+    lines += [
+        "",
+        "| whole interpreter run | median ms | over `python -c pass` |",
+        "| --- | ---: | ---: |",
+        f"| `python -c pass` | {_f(bare, 1)} | |",
+    ]
+    for statement, s in data["whole"].items():
+        lines.append(
+            f"| `python -c '{statement}'` | {_f(s['median'], 1)} | +{_f(s['median'] - bare, 1)} |"
+        )
+    return "\n".join(lines)
+
+
+def contention_table(data: dict[str, Any]) -> str:
+    lines = [
+        "| store | contenders | seconds | ttl s | acquisitions | store requests | requests/s (all) "
+        "| requests/s per idle contender | StoreUnavailable seen |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for key, row in ordered(data):
+        kind, _ = key.split("/")
+        lines.append(
+            f"| {STORE_NAMES[kind]} | {row['contenders']} | {row['elapsed']:g} | {row['ttl']:g} "
+            f"| {row['acquisitions']} | {row['requests']} | {_f(row['requests_per_s'], 1)} "
+            f"| {_f(row['idle_rps_per_contender'])} | {row['unavailable_errors']} |"
+        )
+    return "\n".join(lines)
+
+
+def peer_contention_table(peer: str, data: dict[str, Any]) -> str:
+    lines = [
+        "| peer | contenders | seconds | acquisitions | store requests | requests/s (all) "
+        "| requests/s per idle contender |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for n, row in sorted(data.items(), key=lambda item: int(item[0])):
+        lines.append(
+            f"| {peer} | {n} | {row['elapsed']:g} | {row['acquisitions']} | {row['requests']} "
+            f"| {_f(row['requests_per_s'], 1)} | {_f(row['idle_rps_per_contender'])} |"
+        )
+    return "\n".join(lines)
+
+
+def peers_tables(data: dict[str, Any]) -> str:
+    out = []
+    titles = {
+        "python-dynamodb-lock": "python-dynamodb-lock 0.9.1 vs DynamoDBStore, same moto server",
+        "azure-plain": "plain `BlobLeaseClient` pattern vs AzureBlobStore, same Azurite",
+    }
+    for peer, row in ordered(data):
+        if "requests" not in row:
+            out.append(f"{peer}: {_failed(row)}")
+            continue
+        out += [f"**{titles.get(peer, peer)}** (requests counted at the transport):", ""]
+        out += ["| operation | peer requests | cloudlease requests |", "| --- | --- | --- |"]
+        for op, by_op in row["requests"]["peer"].items():
+            ours = row["requests"]["ours"].get(op, {})
+            out.append(f"| {op} | {_requests(by_op)} | {_requests(ours)} |")
+        out += [
+            "",
+            f"Latency, {row['rounds']} rounds, pairs back to back in random order:",
+            "",
+            "| operation | cloudlease median ms | peer median ms | peer / cloudlease median "
+            "| q1-q3 |",
+            "| --- | ---: | ---: | ---: | --- |",
+        ]
+        for op, lat in row["latency"].items():
+            r = lat["peer_over_ours"]
+            out.append(
+                f"| {op} | {_f(lat['ours_ms']['median'], 3)} | {_f(lat['peer_ms']['median'], 3)} "
+                f"| {_f(r['median'])} | {_f(r['q1'])} to {_f(r['q3'])} |"
+            )
+        if "failover" in row:
+            out += ["", "Failover of the peer (same harness as section 3):", ""]
+            out.append(failover_table({peer: row["failover"]}, {peer: peer}))
+        if "contention" in row:
+            out += ["", "Contention, the peer in the loop of section 5:", ""]
+            out.append(peer_contention_table(peer, row["contention"]))
+        out.append("")
+    return "\n".join(out)
+
+
+def serverless_table(data: dict[str, Any]) -> str:
+    lines = [
+        "| store | mode | requests / invocation | by request | guarded call median µs "
+        "| unguarded median µs | added µs |",
+        "| --- | --- | ---: | --- | ---: | ---: | ---: |",
+    ]
+    for key, row in ordered(data):
+        kind, mode = key.split("/")
+        by_op = ", ".join(f"{op} {n:g}" for op, n in row["requests_by_op"].items())
+        added = row["guarded_us"]["median"] - row["unguarded_us"]["median"]
+        lines.append(
+            f"| {STORE_NAMES[kind]} | {mode} | {row['requests_per_call']:.2f} | {by_op} "
+            f"| {_f(row['guarded_us']['median'], 0)} | {_f(row['unguarded_us']['median'], 2)} "
+            f"| {_f(added, 0)} |"
+        )
+    return "\n".join(lines)
+
+
+def _body(results: dict[str, Any], name: str, render: Any) -> str:
+    data = results.get(name)
+    failed = _failed(data)
+    return failed if failed else str(render(data))
+
+
+def render(results: dict[str, Any]) -> str:
+    from benchmarks import prose
+
+    m = results["machine"]
+    header = prose.HEADER.format(
+        command=results["command"],
+        started=results["started"],
+        cpus=m["cpus"],
+        cpu=m["cpu"],
+        memory=m["memory_gib"],
+        system=m["system"],
+        python=m["python"],
+        load_before=", ".join(str(x) for x in results["load_before"]),
+        load_after=", ".join(str(x) for x in results.get("load_after", [])),
+        note=f"\n- Note: {results['note']}" if results.get("note") else "",
+        versions=", ".join(f"{k} {v}" for k, v in results.get("versions", {}).items()),
+        timings=", ".join(f"{k} {v:g} s" for k, v in results.get("timings", {}).items()),
+        missing=", ".join(f"{k}: {v}" for k, v in results.get("emulators_missing", {}).items())
+        or "none",
+    )
+    parts = [
+        header,
+        prose.REQUESTS,
+        _body(results, "operations", requests_table),
+        prose.OVERHEAD,
+        _body(results, "operations", overhead_table),
+        prose.OVERHEAD_READING,
+        prose.FAILOVER,
+        _body(results, "failover", failover_table),
+        prose.FAILOVER_READING,
+        prose.IMPORTS,
+        _body(results, "imports", import_tables),
+        prose.IMPORTS_READING,
+        prose.CONTENTION,
+        _body(results, "contention", contention_table),
+        prose.CONTENTION_READING,
+        prose.PEERS,
+        _body(results, "peers", peers_tables),
+        prose.PEERS_READING,
+        prose.SERVERLESS,
+        _body(results, "serverless", serverless_table),
+        prose.SERVERLESS_READING,
+        prose.PROFILES,
+    ]
+    return "\n\n".join(part.strip("\n") for part in parts) + "\n"
+
+
+def main() -> None:
+    with open(sys.argv[1]) as source:
+        print(render(json.load(source)), end="")
+
+
+if __name__ == "__main__":
+    main()
