@@ -16,7 +16,7 @@ from typing import Any
 
 from cloudlease._validation import Duration, check_holder, check_name, to_seconds
 from cloudlease.errors import ConfigError, LeaseHeld, StoreUnavailable
-from cloudlease.keeper import HeldLease, Keeper
+from cloudlease.keeper import HeldLease, Keeper, live_grant
 from cloudlease.store import LeaseStore, default_holder_id
 
 log = logging.getLogger("cloudlease")
@@ -119,7 +119,9 @@ class LeaderElector:
         clock = self.store.clock
         while not self._stop.is_set():
             try:
-                lease = self.store.acquire(self.name, self.holder, self.ttl, self.metadata)
+                lease = live_grant(
+                    self.store, self.store.acquire(self.name, self.holder, self.ttl, self.metadata)
+                )
             except LeaseHeld as exc:
                 self._observe(exc.record.holder if exc.record else None)
                 clock.wait(self._stop, self.next_retry_delay())

@@ -203,7 +203,7 @@ def acquire_waiting(
     never = threading.Event()
     while True:
         try:
-            return store.acquire(name, holder, ttl, metadata)
+            return live_grant(store, store.acquire(name, holder, ttl, metadata))
         except (LeaseHeld, StoreUnavailable) as exc:
             left = give_up - clock.monotonic()
             held_for_good = (
@@ -221,6 +221,24 @@ def acquire_waiting(
                 ) / 1000 + 0.001
                 pause = min(pause, max(until_free, 0.001))
             clock.wait(never, min(pause, left))
+
+
+def live_grant(store: LeaseStore, lease: Lease) -> Lease:
+    """``lease``, unless it arrived after its own local deadline (the store answered more
+    slowly than the ttl): then it is released and refused as StoreUnavailable, never acted on."""
+    if lease.is_valid():
+        return lease
+    try:
+        store.release(lease)
+    except Exception as exc:  # it expires by itself anyway
+        log.warning("cloudlease: release of a dead grant of %r failed: %s", lease.name, exc)
+    raise StoreUnavailable(
+        f"the grant of token {lease.token} arrived {-lease.remaining():.3f}s after its local "
+        "deadline (the store answered more slowly than the ttl); nothing was run under it: "
+        "retry, or use a longer ttl",
+        lease=lease.name,
+        store=store.url,
+    )
 
 
 @dataclass(frozen=True)

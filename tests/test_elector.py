@@ -200,3 +200,16 @@ def test_timing_config_is_validated_with_one_message_per_rule(
 def test_bad_name_is_refused_at_construction(store: FaultyStore) -> None:
     with pytest.raises(ConfigError, match="lease name"):
         LeaderElector(store, "bad name")
+
+
+def test_a_dead_grant_does_not_elect(store: FaultyStore, clock: FakeClock) -> None:
+    events = Events()
+    store.latency = TTL  # every answer arrives after the lease's own deadline
+    clock.autoadvance = True
+    node = elector(store, "a", events)
+    thread = threading.Thread(target=node.run)
+    thread.start()
+    eventually(lambda: store.requests["acquire"] >= 3)
+    node.resign()
+    thread.join(5)
+    assert "elected" not in events.kinds()

@@ -219,3 +219,17 @@ def test_store_unavailable_on_acquire_fails_fast_without_wait(store: FaultyStore
     store.fail_next("acquire", "transient")
     with pytest.raises(StoreUnavailable), hold(store, "job", ttl=TTL):
         pytest.fail("the block must not run")
+
+
+def test_a_grant_that_arrives_after_its_deadline_is_released_and_never_acted_on(
+    store: FaultyStore, clock: FakeClock
+) -> None:
+    store.latency = TTL  # the store answers more slowly than the ttl
+    clock.autoadvance = True  # the latency passes on the fake clock
+    with (
+        pytest.raises(StoreUnavailable, match="after its local deadline"),
+        hold(store, "job", ttl=TTL, holder="slow"),
+    ):
+        pytest.fail("the block must not run on a dead grant")
+    record = store.get("job")
+    assert record is not None and record.holder == ""  # released for the next contender
