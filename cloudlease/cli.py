@@ -132,15 +132,19 @@ def _open(args: argparse.Namespace) -> Any:
     return open_store(args.store)
 
 
-def _metadata(text: str | None) -> dict[str, Any] | None:
+def _metadata(text: str | None, lease: str, store: str) -> dict[str, Any] | None:
     if text is None:
         return None
     try:
         value = json.loads(text)
     except ValueError as exc:
-        raise ConfigError(f"--metadata is not valid JSON ({exc}); pass an object") from None
+        raise ConfigError(
+            f"--metadata is not valid JSON ({exc}); pass an object", lease=lease, store=store
+        ) from None
     if not isinstance(value, dict):
-        raise ConfigError('--metadata must be a JSON object, e.g. \'{"job": "report"}\'')
+        raise ConfigError(
+            '--metadata must be a JSON object, e.g. \'{"job": "report"}\'', lease=lease, store=store
+        )
     return value
 
 
@@ -160,7 +164,7 @@ def _run(args: argparse.Namespace) -> int:
             ttl=args.ttl,
             wait=args.wait,
             holder=args.holder,
-            metadata=_metadata(args.metadata),
+            metadata=_metadata(args.metadata, args.lease, store.url),
         ) as held:
             deadline_ms = store.clock.wall_ms() + int(held.remaining() * 1000)
             env = dict(

@@ -219,7 +219,8 @@ def acquire_waiting(
                 until_free = (
                     exc.record.expires_at + store.skew_allowance * 1000 - clock.wall_ms()
                 ) / 1000 + 0.001
-                pause = min(pause, max(until_free, 0.001))
+                # wake a little after the holder's expiry, spread out: no herd at that instant
+                pause = min(pause, max(until_free, 0.001) + rng.uniform(0, 0.2 * retry_every))
             clock.wait(never, min(pause, left))
 
 

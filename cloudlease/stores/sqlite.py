@@ -74,13 +74,14 @@ class SQLiteStore(BaseStore):
                 self._connection.close()
                 self._connection = None
 
-    def _connect(self) -> sqlite3.Connection:
+    def _connect(self, lease: str | None = None) -> sqlite3.Connection:
         if self._connection is not None:
             return self._connection
         if not self.path.parent.is_dir():
             raise StoreMisconfigured(
                 f"the directory {self.path.parent} does not exist; create it or point the URL "
                 "at an existing directory",
+                lease=lease,
                 store=self.url,
             )
         try:
@@ -102,6 +103,7 @@ class SQLiteStore(BaseStore):
         except sqlite3.Error as exc:
             raise StoreUnavailable(
                 f"cannot open the SQLite file ({exc}); check the path and its permissions",
+                lease=lease,
                 store=self.url,
             ) from exc
         self._connection = connection
@@ -111,7 +113,7 @@ class SQLiteStore(BaseStore):
     def _transaction(self, name: str | None) -> Iterator[sqlite3.Connection]:
         """One ``BEGIN IMMEDIATE`` transaction; rolled back (nothing written) on any error."""
         with self._lock:
-            connection = self._connect()
+            connection = self._connect(name)
             try:
                 connection.execute("BEGIN IMMEDIATE")
             except sqlite3.OperationalError as exc:
@@ -262,7 +264,8 @@ def from_url(url: str, **options: Any) -> SQLiteStore:
             options.setdefault("busy_timeout", float(query["timeout"][-1]))
         except ValueError:
             raise ConfigError(
-                f"timeout={query['timeout'][-1]!r} in {url!r} is not a number of seconds",
+                f"timeout={query['timeout'][-1]!r} in {url!r} is not a number of seconds; "
+                "give seconds, e.g. ?timeout=10",
                 store=url,
             ) from None
     return SQLiteStore(path, **options)

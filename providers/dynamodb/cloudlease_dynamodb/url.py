@@ -37,7 +37,11 @@ def from_url(url: str, **options: Any) -> DynamoDBStore:
     given = {key: values[-1] for key, values in query.items()}
     empty = sorted(key for key, value in given.items() if not value)
     if empty:
-        raise ConfigError(f"empty value for {', '.join(empty)} in {url!r}", store=url)
+        raise ConfigError(
+            f"empty value for {', '.join(empty)} in {url!r}; give a value (e.g. "
+            "?region=eu-west-1) or leave the option out",
+            store=url,
+        )
     endpoint = given.get("endpoint_url")
     if endpoint is not None and urlsplit(endpoint).scheme not in ("http", "https"):
         raise ConfigError(

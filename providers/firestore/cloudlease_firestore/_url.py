@@ -43,6 +43,8 @@ def from_url(url: str, **options: Any) -> FirestoreStore:
             options.setdefault(key, kind(text))
         except ValueError:
             raise ConfigError(
-                f"{key}={text!r} in {url!r} is not a valid {kind.__name__}", store=url
+                f"{key}={text!r} in {url!r} is not a valid {kind.__name__}; give a number, "
+                f"e.g. {key}={'3' if kind is int else '10'}",
+                store=url,
             ) from None
     return FirestoreStore(unquote(parts.netloc) or None, path or DEFAULT_COLLECTION, **options)

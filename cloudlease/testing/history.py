@@ -1,0 +1,359 @@
+"""Histories of one lease under contention, and the checks that say whether a history was safe.
+
+A history is a list of ``Event`` s on one monotonic time line shared by every contender (a
+FakeClock in a simulation, the host's ``time.monotonic()`` across processes). Contenders record
+what they were told (``granted``, ``renewed``) and what they did (``claim`` before a fenced
+write, ``stopped``, ``crashed``); a store wrapper records what the store really applied
+(``applied``, ``read_back``) and how each acquire call ended (``attempt``). The checkers below
+each test one guarantee of DESIGN.md and return readable violations (empty when all is well);
+``check_history`` runs them all and ``excerpt`` prints the few events a violation is about.
+
+Event kinds and their fields (``t`` and ``actor`` always):
+
+=============  =====================================================================
+granted        acquire returned a lease: ``token``, ``deadline`` (local, monotonic)
+renewed        a renewal returned: ``token``, ``deadline``
+stopped        the holder stopped acting on ``token`` (before its release was sent)
+crashed        the actor died: every tenure it had ends here, nothing is released
+claim          about to do a fenced write with ``token``; ``deadline`` as believed
+write          the fenced sink's answer: ``token``, ``ok`` (accepted)
+applied        the store applied an acquisition: ``token``, ``attempt``
+read_back      an acquire's read-back saw our attempt's write (``ok``): ``attempt``
+attempt        an acquire call ended: ``attempt``, ``detail`` (granted | held |
+               unavailable | unknown | crashed), ``token`` when granted
+deleted        the record was deleted (a TTL sweep, an operator)
+all_stopped    every contender has stopped or crashed: ``deadline`` = the stuck bound
+probe          a fresh contender acquired: ``token``
+=============  =====================================================================
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import json
+import threading
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from cloudlease.testing.sink import SinkWrite, check_fencing
+
+#: How close two instants may be and still count as the same (float rounding), seconds.
+EPSILON = 1e-6
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened, at ``t`` on the shared monotonic clock."""
+
+    t: float
+    actor: str
+    kind: str
+    token: int | None = None
+    deadline: float | None = None
+    ok: bool | None = None
+    attempt: int | None = None
+    detail: str = ""
+
+    def line(self) -> str:
+        """The event as one readable line."""
+        parts = [f"{self.t:12.3f}  {self.actor:<10} {self.kind}"]
+        if self.token is not None:
+            parts.append(f"token={self.token}")
+        if self.deadline is not None:
+            parts.append(f"deadline={self.deadline:.3f}")
+        if self.ok is not None:
+            parts.append(f"ok={self.ok}")
+        if self.attempt is not None:
+            parts.append(f"attempt={self.attempt}")
+        if self.detail:
+            parts.append(self.detail)
+        return " ".join(parts)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> Event:
+        fields: dict[str, Any] = json.loads(text)
+        return cls(**fields)
+
+
+class History:
+    """A thread-safe event log on one clock (``now`` returns its monotonic time)."""
+
+    def __init__(self, now: Callable[[], float], seed: int | None = None) -> None:
+        self.now = now
+        self.seed = seed
+        self.events: list[Event] = []
+        self._lock = threading.Lock()
+
+    def record(self, actor: str, kind: str, **fields: Any) -> Event:
+        event = Event(self.now(), actor, kind, **fields)
+        with self._lock:
+            self.events.append(event)
+        return event
+
+    def extend(self, events: Iterable[Event]) -> None:
+        with self._lock:
+            self.events.extend(events)
+
+    def counts(self) -> dict[str, int]:
+        """How many events of each kind (``attempt`` split by outcome)."""
+        found: dict[str, int] = {}
+        for event in self.events:
+            key = f"attempt:{event.detail}" if event.kind == "attempt" else event.kind
+            found[key] = found.get(key, 0) + 1
+        return found
+
+
+# -- the checks ------------------------------------------------------------------------------
+
+
+def sink_writes(events: Iterable[Event]) -> list[SinkWrite]:
+    """The fenced sink's log (``write`` events) as SinkWrite rows, in the sink's order."""
+    return [
+        SinkWrite(seq, e.token or 0, e.actor, e.detail, bool(e.ok), e.t)
+        for seq, e in enumerate((e for e in events if e.kind == "write"), start=1)
+    ]
+
+
+def check_sink(events: Iterable[Event]) -> list[str]:
+    """The fenced sink accepts tokens in non-decreasing order, a token from one holder only.
+
+    So a holder's writes are refused once another holder's (greater) token was accepted, and
+    the accepted tokens strictly increase whenever the writer changes.
+    """
+    writes = sink_writes(events)
+    problems = check_fencing(writes)
+    last: SinkWrite | None = None
+    for write in writes:
+        if not write.accepted:
+            continue
+        if last is not None and write.holder != last.holder and write.token <= last.token:
+            problems.append(
+                f"sink accepted token {write.token} from {write.holder} after token "
+                f"{last.token} from {last.holder}"
+            )
+        last = write
+    return problems
+
+
+@dataclass
+class Tenure:
+    """When one holder believed itself valid with one token: ``start`` until ``end``."""
+
+    holder: str
+    token: int
+    start: float
+    end: float
+
+
+def tenures(events: Iterable[Event]) -> list[Tenure]:
+    """Each grant's tenure: from the grant until its latest deadline, cut where it stopped.
+
+    A holder that stopped acting (``stopped``) or died (``crashed``) is no longer valid from
+    that instant; one that froze is valid until its deadline all the same.
+    """
+    found: dict[tuple[str, int], Tenure] = {}
+    ended: set[tuple[str, int]] = set()  # a renewal landing after the stop extends nothing
+    for event in events:
+        if event.kind in ("granted", "renewed", "claim") and event.token is not None:
+            key = (event.actor, event.token)
+            if key in ended:
+                continue
+            deadline = event.deadline if event.deadline is not None else event.t
+            tenure = found.get(key)
+            if tenure is None:
+                found[key] = Tenure(event.actor, event.token, event.t, deadline)
+            else:
+                tenure.start = min(tenure.start, event.t)
+                tenure.end = max(tenure.end, deadline)
+        elif event.kind == "stopped" and event.token is not None:
+            tenure = found.get((event.actor, event.token))
+            ended.add((event.actor, event.token))
+            if tenure is not None:
+                tenure.end = min(tenure.end, event.t)
+        elif event.kind == "crashed":
+            for key, tenure in found.items():
+                if key[0] == event.actor:
+                    tenure.end = min(tenure.end, event.t)
+                    ended.add(key)
+    return sorted(found.values(), key=lambda tenure: (tenure.start, tenure.token))
+
+
+def check_single_holder(events: Iterable[Event]) -> list[str]:
+    """At no instant do two holders both consider themselves valid by their own deadlines."""
+    problems = []
+    ordered = tenures(events)
+    latest: Tenure | None = None  # the tenure reaching furthest so far
+    for tenure in ordered:
+        if tenure.end <= tenure.start:
+            continue
+        if (
+            latest is not None
+            and latest.holder != tenure.holder
+            and tenure.start < latest.end - EPSILON
+        ):
+            problems.append(
+                f"{tenure.holder} (token {tenure.token}) valid from {tenure.start:.3f} while "
+                f"{latest.holder} (token {latest.token}) was valid until {latest.end:.3f}"
+            )
+        if latest is None or tenure.end > latest.end:
+            latest = tenure
+    return problems
+
+
+def check_tokens(events: Iterable[Event]) -> list[str]:
+    """Every acquisition the store applied has a greater token than the one before.
+
+    Re-entry, release, expiry and deletion of the record included: ``applied`` events are
+    recorded in the order the store applied them.
+    """
+    problems = []
+    previous: Event | None = None
+    for event in events:
+        if event.kind != "applied" or event.token is None:
+            continue
+        if previous is not None and previous.token is not None and event.token <= previous.token:
+            problems.append(
+                f"the store granted token {event.token} to {event.actor} at {event.t:.3f} after "
+                f"token {previous.token} to {previous.actor} at {previous.t:.3f}"
+            )
+        previous = event
+    return problems
+
+
+def check_tenure_order(events: Iterable[Event]) -> list[str]:
+    """Tokens grow with time: each holder's tenure starts with a greater token than the one
+    before it (the check for runs across processes, where the store's own apply order is not
+    observable; it is implied by the single-holder check for tenures that did not overlap)."""
+    problems = []
+    ordered = [t for t in tenures(events) if t.end > t.start]
+    for earlier, later in itertools.pairwise(ordered):
+        if later.holder != earlier.holder and later.token <= earlier.token:
+            problems.append(
+                f"{later.holder} started a tenure with token {later.token} at {later.start:.3f} "
+                f"after {earlier.holder} had token {earlier.token} from {earlier.start:.3f}"
+            )
+    return problems
+
+
+def check_not_stuck(events: Iterable[Event]) -> list[str]:
+    """Once every holder stopped or crashed, a fresh contender acquires within the bound.
+
+    ``all_stopped`` carries the bound (ttl + skew allowance + the skew between the last holder
+    and the prober + one retry period) as ``deadline``; ``probe`` is the prober's grant.
+    """
+    stopped = [e for e in events if e.kind == "all_stopped"]
+    probes = [e for e in events if e.kind == "probe"]
+    if not stopped:
+        return []
+    if not probes:
+        return [f"nobody acquired after every holder stopped at {stopped[-1].t:.3f}"]
+    bound = stopped[-1].deadline or 0.0
+    took = probes[-1].t - stopped[-1].t
+    if took > bound + EPSILON:
+        return [
+            f"the lease was stuck: a contender acquired {took:.3f}s after every holder "
+            f"stopped, beyond the bound of {bound:.3f}s"
+        ]
+    return []
+
+
+def check_ambiguous(events: Iterable[Event]) -> list[str]:
+    """No acquisition is lost or duplicated through an ambiguous outcome.
+
+    Per acquire call (``attempt`` numbers are unique in a history): a lease is returned only if
+    the store applied this very call's write, with its token (not duplicated); a write the store
+    applied is reported as ours, unless the read-back could not tell (the call then raises an
+    ambiguous StoreUnavailable) or no longer found it (not lost).
+    """
+    applied: dict[int, Event] = {}
+    seen_back: dict[int, bool] = {}
+    granted_tokens: dict[int, int] = {}
+    problems = []
+    for event in events:
+        if event.attempt is None:
+            continue
+        key = event.attempt
+        if event.kind == "applied":
+            applied[key] = event
+        elif event.kind == "read_back":
+            seen_back[key] = seen_back.get(key, False) or bool(event.ok)
+        elif event.kind == "attempt":
+            write = applied.get(key)
+            outcome = event.detail
+            if outcome == "granted":
+                if write is None or write.token != event.token:
+                    problems.append(
+                        f"{event.actor} attempt {event.attempt} was granted token {event.token} "
+                        f"but the store applied {write.token if write else 'nothing'} for it"
+                    )
+                if event.token is not None:
+                    other = granted_tokens.setdefault(event.token, key)
+                    if other != key:
+                        problems.append(
+                            f"token {event.token} granted to attempt {key} and to attempt {other}"
+                        )
+            elif write is not None and outcome in ("held", "unavailable") and seen_back.get(key):
+                problems.append(
+                    f"{event.actor} attempt {event.attempt}: the store applied token "
+                    f"{write.token} and the read-back saw it, yet the call said {outcome}"
+                )
+            elif write is not None and outcome == "unavailable" and key not in seen_back:
+                problems.append(
+                    f"{event.actor} attempt {event.attempt}: the store applied token "
+                    f"{write.token} but the call reported a plain failure (not ambiguous)"
+                )
+    return problems
+
+
+CHECKS: Mapping[str, Callable[[list[Event]], list[str]]] = {
+    "fenced sink": check_sink,
+    "single holder": check_single_holder,
+    "tokens": check_tokens,
+    "token order": check_tenure_order,
+    "not stuck": check_not_stuck,
+    "ambiguous outcomes": check_ambiguous,
+}
+
+
+def check_history(events: list[Event], skip: Iterable[str] = ()) -> list[str]:
+    """Every check above but those named in ``skip``; each violation is prefixed with the
+    check's name."""
+    skipped = set(skip)
+    return [
+        f"{name}: {problem}"
+        for name, check in CHECKS.items()
+        if name not in skipped
+        for problem in check(events)
+    ]
+
+
+def excerpt(events: list[Event], problem: str, limit: int = 40) -> str:
+    """The events a violation is about: those of the actors and tokens it names (and crashes,
+    freezes, deletions), up to the last instant it names, at most ``limit`` lines."""
+    words = set(problem.replace(",", " ").replace(")", " ").replace("(", " ").split())
+    instants = []
+    for word in words:
+        with contextlib.suppress(ValueError):
+            instants.append(float(word.rstrip("s")))
+    until = max((t for t in instants if t < 1e9), default=float("inf"))
+    relevant = [
+        e
+        for e in events
+        if (
+            e.t <= until + EPSILON
+            and (
+                e.actor in words
+                or (e.token is not None and str(e.token) in words)
+                or e.kind in ("crashed", "deleted", "freeze", "expired")
+            )
+            and e.kind not in ("fault",)
+        )
+        or (e.kind in ("all_stopped", "probe") and "stuck" in problem)
+    ]
+    shown = relevant[-limit:] if relevant else events[-limit:]
+    return "\n".join(event.line() for event in shown)

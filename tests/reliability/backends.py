@@ -1,0 +1,174 @@
+"""The stores the histories run on: memory, SQLite, and the emulator-backed cloud stores.
+
+Contenders of one history share a backend (a memory shelf, a SQLite file, a table, a
+collection, a container) and each gets its own store object with its own clock; cloud stores
+share one SDK client per backend, since building a client per contender costs more than a
+history. Each history uses a lease name of its own, so histories never see each other.
+"""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+from typing import Any
+
+from cloudlease.store import BaseStore
+from cloudlease.stores.memory import MemoryStore
+from cloudlease.stores.sqlite import SQLiteStore
+from cloudlease.testing.history import History
+from tests.reliability.sim import Sim, SimClock
+
+
+class _Base:
+    name = "?"
+    ttl = 2.0
+    server_expiry = False
+
+    def begin(self, sim: Sim, history: History, rng: random.Random, throttle_rate: float) -> None:
+        pass
+
+    def expire(self, store: BaseStore, name: str) -> None:
+        raise NotImplementedError(f"{self.name} has no server-side expiry")
+
+    def end(self) -> None:
+        pass
+
+
+class MemoryBackend(_Base):
+    name = "memory"
+
+    def __init__(self, shelf: str = "reliability") -> None:
+        self.shelf = shelf
+
+    def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        return MemoryStore(self.shelf, clock=clock, skew_allowance=skew_allowance)
+
+
+class SQLiteBackend(_Base):
+    name = "sqlite"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.opened: list[BaseStore] = []
+
+    def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        store = SQLiteStore(self.path, clock=clock, skew_allowance=skew_allowance)
+        self.opened.append(store)
+        return store
+
+    def end(self) -> None:
+        for store in self.opened:
+            store.close()
+        self.opened.clear()
+
+
+class DynamoDBBackend(_Base):
+    """A table on the locked moto server; throttling injected on the wire (botocore hook)."""
+
+    name = "dynamodb"
+
+    def __init__(self, endpoint: str, table: str) -> None:
+        from cloudlease_dynamodb.client import make_client
+        from tests.dynamodb.conftest import REGION, session
+
+        self.table = table
+        self.client: Any = make_client(
+            region=REGION,
+            endpoint_url=endpoint,
+            profile=None,
+            session=session(),
+            config=None,
+            store=f"dynamodb://{table}",
+        )
+        self.client.meta.events.register("before-send.dynamodb", self._before_send)
+        self._sim: Sim | None = None
+        self._history: History | None = None
+        self._rng = random.Random(0)
+        self._rate = 0.0
+
+    def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        from cloudlease_dynamodb import DynamoDBStore
+
+        return DynamoDBStore(
+            self.table,
+            client=self.client,
+            clock=clock,
+            skew_allowance=skew_allowance,
+            rng=random.Random(clock.skew_ms),
+        )
+
+    def begin(self, sim: Sim, history: History, rng: random.Random, throttle_rate: float) -> None:
+        self._sim, self._history = sim, history
+        self._rng = random.Random(rng.getrandbits(64))
+        self._rate = throttle_rate
+
+    def end(self) -> None:
+        self._sim = self._history = None
+        self._rate = 0.0
+
+    def _before_send(self, request: Any, event_name: str, **_: Any) -> Any:
+        """Answer ThrottlingException without sending (nothing applied), at the drawn rate."""
+        from tests.dynamodb.wire import error_response
+
+        operation = event_name.rsplit(".", 1)[-1]
+        if operation not in ("UpdateItem", "GetItem") or self._sim is None:
+            return None
+        task = self._sim.current()
+        if task is None or self._history is None or self._rng.random() >= self._rate:
+            return None
+        self._history.record(task.group, "fault", detail="throttle")
+        return error_response(request, 400, "ThrottlingException")
+
+
+class FirestoreBackend(_Base):
+    """A collection on Google's Firestore emulator."""
+
+    name = "firestore"
+
+    def __init__(self, project: str, collection: str) -> None:
+        from google.cloud import firestore
+
+        self.project = project
+        self.collection = collection
+        self.client = firestore.Client(project=project)
+
+    def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        from cloudlease_firestore import FirestoreStore
+
+        return FirestoreStore(
+            self.project,
+            self.collection,
+            client=self.client,
+            clock=clock,
+            skew_allowance=skew_allowance,
+        )
+
+
+class AzureBlobBackend(_Base):
+    """A container on Azurite; blob leases are 15 s and freed by the server (the harness
+    breaks them at apply + ttl on the simulation's clock, as the server would)."""
+
+    name = "azure_blob"
+    ttl = 15.0
+    server_expiry = True
+
+    def __init__(self, azurite: Any, container: str) -> None:
+        self.azurite = azurite
+        self.container = container
+        self.client = azurite.container_client(container)
+
+    def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        from cloudlease_azure_blob import AzureBlobStore
+
+        return AzureBlobStore(
+            self.azurite.url(self.container),
+            container_client=self.client,
+            clock=clock,
+            skew_allowance=skew_allowance,
+        )
+
+    def expire(self, store: BaseStore, name: str) -> None:
+        from cloudlease_azure_blob import AzureBlobStore
+
+        assert isinstance(store, AzureBlobStore)
+        store.blobs.break_lease(name)

@@ -1,0 +1,188 @@
+"""The checkers can fail: each one on a hand-written bad history, and the whole harness on
+stores broken on purpose (mutants), so a green history run means something."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from cloudlease.errors import StoreUnavailable
+from cloudlease.lease import LeaseRecord
+from cloudlease.records import AcquireRequest
+from cloudlease.stores.memory import MemoryStore
+from cloudlease.testing.history import (
+    Event,
+    check_ambiguous,
+    check_history,
+    check_not_stuck,
+    check_single_holder,
+    check_sink,
+    check_tokens,
+    excerpt,
+    tenures,
+)
+from tests.reliability.backends import MemoryBackend
+from tests.reliability.harness import Profile, run_history
+from tests.reliability.sim import SimClock
+
+
+def ev(t: float, actor: str, kind: str, **fields: Any) -> Event:
+    return Event(t, actor, kind, **fields)
+
+
+# -- each checker on a small history --------------------------------------------------------
+
+
+def test_sink_check_refuses_an_older_token_accepted_after_a_newer_one() -> None:
+    good = [ev(1, "a", "write", token=5, ok=True), ev(2, "b", "write", token=6, ok=True)]
+    good += [ev(3, "a", "write", token=5, ok=False)]
+    assert check_sink(good) == []
+    bad = [*good, ev(4, "a", "write", token=5, ok=True)]
+    assert check_sink(bad)
+    shared = [ev(1, "a", "write", token=5, ok=True), ev(2, "b", "write", token=5, ok=True)]
+    assert check_sink(shared)
+
+
+def test_single_holder_check_uses_each_holders_own_deadline() -> None:
+    fine = [
+        ev(0, "a", "granted", token=1, deadline=9),
+        ev(5, "a", "stopped", token=1),
+        ev(6, "a", "renewed", token=1, deadline=20),  # landed after the stop: extends nothing
+        ev(7, "b", "granted", token=2, deadline=15),
+    ]
+    assert check_single_holder(fine) == []
+    assert [(t.holder, t.end) for t in tenures(fine)] == [("a", 5), ("b", 15)]
+    frozen = [
+        ev(0, "a", "granted", token=1, deadline=9),
+        ev(8, "b", "granted", token=2, deadline=15),
+    ]
+    assert check_single_holder(frozen)  # a froze but believed itself valid until 9
+    crashed = [ev(0, "a", "granted", token=1, deadline=9), ev(3, "a", "crashed")]
+    assert check_single_holder([*crashed, ev(4, "b", "granted", token=2, deadline=9)]) == []
+
+
+def test_token_check_follows_the_stores_apply_order_across_deletion() -> None:
+    applied = [ev(0, "a", "applied", token=10), ev(1, "sweeper", "deleted", token=10)]
+    assert check_tokens([*applied, ev(2, "b", "applied", token=11)]) == []
+    assert check_tokens([*applied, ev(2, "b", "applied", token=10)])
+
+
+def test_stuck_check_measures_from_the_moment_everybody_stopped() -> None:
+    stopped = ev(10, "probe", "all_stopped", deadline=3.0)
+    assert check_not_stuck([stopped, ev(12.5, "probe", "probe", token=1)]) == []
+    assert check_not_stuck([stopped, ev(13.5, "probe", "probe", token=1)])
+    assert check_not_stuck([stopped])
+
+
+def test_ambiguous_check_finds_lost_and_duplicated_grants() -> None:
+    applied = ev(1, "a", "applied", token=7, attempt=1)
+    seen = ev(2, "a", "read_back", attempt=1, ok=True)
+    assert (
+        check_ambiguous(
+            [applied, seen, ev(3, "a", "attempt", attempt=1, detail="granted", token=7)]
+        )
+        == []
+    )
+    assert check_ambiguous([applied, seen, ev(3, "a", "attempt", attempt=1, detail="held")])
+    assert check_ambiguous([applied, ev(3, "a", "attempt", attempt=1, detail="unavailable")])
+    unknown = ev(3, "a", "attempt", attempt=1, detail="unknown")  # the read-back failed too
+    assert check_ambiguous([applied, unknown]) == []
+    ghost = ev(3, "a", "attempt", attempt=2, detail="granted", token=7)
+    assert check_ambiguous([ghost])
+
+
+def test_excerpt_shows_the_events_a_violation_names() -> None:
+    events = [
+        ev(0, "a", "granted", token=1, deadline=9),
+        ev(30, "c", "granted", token=3, deadline=31),
+        ev(8, "b", "granted", token=2, deadline=20),
+    ]
+    problems = check_history(events)
+    assert len(problems) == 1
+    shown = excerpt(events, problems[0])
+    assert "token=1" in shown and "token=2" in shown and "token=3" not in shown
+
+
+# -- the harness on broken stores -----------------------------------------------------------
+
+
+class EagerStore(MemoryStore):
+    """Takes over a lease half a ttl before it expires: split brain by construction."""
+
+    def _acquire(self, request: AcquireRequest) -> tuple[LeaseRecord, Any]:
+        early = AcquireRequest(
+            request.name,
+            request.holder,
+            request.ttl_ms,
+            request.now_ms + request.ttl_ms // 2,
+            request.skew_ms,
+            request.metadata,
+        )
+        record, state = super()._acquire(early)
+        return LeaseRecord(**{**record.__dict__, "expires_at": request.expires_at}), state
+
+
+class MislabellingStore(MemoryStore):
+    """Applies every third acquisition, then reports a plain failure: a provider that calls a
+    timeout after sending "surely not applied" (ambiguous=False), so nobody reads back."""
+
+    calls = 0
+
+    def _acquire(self, request: AcquireRequest) -> tuple[LeaseRecord, Any]:
+        result = super()._acquire(request)
+        MislabellingStore.calls += 1
+        if MislabellingStore.calls % 3 == 0:
+            raise StoreUnavailable("timed out", lease=request.name, store=self.url)
+        return result
+
+
+class Mutant(MemoryBackend):
+    def __init__(self, kind: type[MemoryStore], shelf: str) -> None:
+        super().__init__(shelf)
+        self.kind = kind
+
+    def open(self, clock: SimClock, skew_allowance: float) -> MemoryStore:
+        return self.kind(self.shelf, clock=clock, skew_allowance=skew_allowance)
+
+
+def first_violation(backend: Any, profile: Profile | None = None, tries: int = 40) -> str:
+    for seed in range(tries):
+        outcome = run_history(backend, seed, profile)
+        if outcome.problems:
+            assert f"seed {seed}" in outcome.report()
+            return outcome.problems[0]
+    pytest.fail(f"{tries} histories on a broken store found nothing")
+
+
+def test_a_store_that_takes_over_early_is_caught() -> None:
+    problem = first_violation(Mutant(EagerStore, "eager"))
+    assert problem.startswith(("single holder", "ambiguous"))
+
+
+def test_a_store_that_loses_ambiguous_grants_is_caught() -> None:
+    problem = first_violation(Mutant(MislabellingStore, "mislabelling"))
+    assert problem.startswith("ambiguous outcomes"), problem
+
+
+def test_clocks_skewed_beyond_the_allowance_are_caught() -> None:
+    """The guarantee assumes skew within the allowance; outside it the harness sees the split."""
+
+    class Liar(MemoryBackend):
+        def open(self, clock: SimClock, skew_allowance: float) -> MemoryStore:
+            clock.skew_ms *= 40  # each clock up to 10 ttl off, the allowance unchanged
+            return MemoryStore(self.shelf, clock=clock, skew_allowance=skew_allowance)
+
+    problem = first_violation(Liar("liar"))
+    assert problem.startswith(("single holder", "tokens", "not stuck"))
+
+
+def test_a_sweep_faster_than_a_frozen_request_can_regress_tokens() -> None:
+    """The limit of "tokens survive deletion": a record created afresh takes the acquirer's
+    epoch ms, so a sweep must wait longer than any request can be in flight (skew allowance +
+    the longest pause between reading the clock and the write landing). With a sweep after
+    0.1 ttl that does not wait for requests on their way, and pauses of up to 2.5 ttl, a frozen
+    acquire lands with an old clock reading and a smaller token."""
+    hasty = Profile(purge_after=0.1, sweep_waits=False)
+    problem = first_violation(MemoryBackend("hasty"), hasty, tries=300)
+    assert problem.startswith("tokens"), problem
