@@ -146,8 +146,10 @@ class Mutant(MemoryBackend):
         return self.kind(self.shelf, clock=clock, skew_allowance=skew_allowance)
 
 
-def first_violation(backend: Any, profile: Profile | None = None, tries: int = 40) -> str:
-    for seed in range(tries):
+def first_violation(
+    backend: Any, profile: Profile | None = None, tries: int = 40, start: int = 0
+) -> str:
+    for seed in range(start, start + tries):
         outcome = run_history(backend, seed, profile)
         if outcome.problems:
             assert f"seed {seed}" in outcome.report()
@@ -184,5 +186,7 @@ def test_a_sweep_faster_than_a_frozen_request_can_regress_tokens() -> None:
     0.1 ttl that does not wait for requests on their way, and pauses of up to 2.5 ttl, a frozen
     acquire lands with an old clock reading and a smaller token."""
     hasty = Profile(purge_after=0.1, sweep_waits=False)
-    problem = first_violation(MemoryBackend("hasty"), hasty, tries=300)
+    # Rare by nature: seed 499 shows it with today's library; any change to the library's
+    # random draws moves it, so the search goes on (about 25 histories a second) from there.
+    problem = first_violation(MemoryBackend("hasty"), hasty, tries=2000, start=499)
     assert problem.startswith("tokens"), problem
