@@ -21,6 +21,7 @@ import contextvars
 import functools
 import inspect
 import logging
+import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -31,7 +32,7 @@ from cloudlease._validation import Duration, check_name, to_seconds
 from cloudlease.errors import ConfigError, LeaseHeld, LeaseLost, RunSkipped
 from cloudlease.keeper import HeldLease, HoldPlan, release_quietly
 from cloudlease.lease import LeaseRecord
-from cloudlease.store import LeaseStore
+from cloudlease.store import LeaseStore, default_holder_id
 
 log = logging.getLogger("cloudlease")
 
@@ -149,12 +150,17 @@ class Runner:
         metadata.update(call.metadata or {})
         if call.tick is not None:
             metadata.update(tick=call.tick)
+        holder = call.holder if call.holder is not None else guard.holder
+        if call.tick is not None:
+            # Unique per call: a later call with the same holder id (a retried task, a Lambda
+            # retry with the same request id) must be refused by a done tick, not re-enter it.
+            holder = f"{(holder or default_holder_id())[:180]}/{os.urandom(3).hex()}"
         self.plan = HoldPlan.make(
             store,
             call.name,
             ttl=guard.ttl,
             wait=guard.wait,
-            holder=call.holder if call.holder is not None else guard.holder,
+            holder=holder,
             metadata=metadata,
             renew_every=None,
             max_duration=call.max_duration,

@@ -347,3 +347,15 @@ def test_mark_done_failure_is_logged_not_raised(
     with caplog.at_level(logging.WARNING, logger="cloudlease"):
         assert job({"time": "t1"}) == "ok"
     assert "could not mark tick" in caplog.text
+
+
+def test_a_done_tick_is_not_re_entered_by_the_same_holder_id(store: FaultyStore) -> None:
+    runs: list[int] = []
+
+    @single_runner(store=store, name="nightly", tick=by_event, holder="task-0")
+    def job(event: dict[str, str]) -> None:
+        runs.append(1)
+
+    job({"time": "t1"})
+    job({"time": "t1"})  # a retry with the same holder id (Cloud Run task, Lambda request id)
+    assert runs == [1]

@@ -260,7 +260,13 @@ class _Run:
             bound = self.ttl + self.allowance + worst + 1.2 * self.retry + 0.01
         self.history.record("probe", "all_stopped", deadline=bound)
         lease = acquire_waiting(
-            store, self.lease, "probe", self.ttl, wait=3 * bound, retry_every=self.retry
+            store,
+            self.lease,
+            "probe",
+            self.ttl,
+            wait=3 * bound,
+            retry_every=self.retry,
+            rng=random.Random(self.rng.getrandbits(64)),  # seeded: the history replays
         )
         self.history.record("probe", "probe", token=lease.token)
         store.release(lease)
