@@ -139,6 +139,16 @@ class SQLiteStore(BaseStore):
                 f"SQLite error ({exc}); nothing was written, retry", lease=name, store=self.url
             ) from exc
 
+    def _query(self, name: str | None, body: Callable[[sqlite3.Connection], T]) -> T:
+        """A read: one SELECT is its own consistent snapshot (WAL), so no write lock is taken."""
+        try:
+            with self._lock:
+                return body(self._connect(name))
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(
+                f"SQLite error ({exc}); retry", lease=name, store=self.url
+            ) from exc
+
     def _read(self, connection: sqlite3.Connection, name: str) -> LeaseRecord | None:
         row = connection.execute(
             f"SELECT {_COLUMNS} FROM {self.table} WHERE name = ?", (name,)
@@ -216,14 +226,14 @@ class SQLiteStore(BaseStore):
         return self._run(lease.name, body)
 
     def _get(self, name: str) -> LeaseRecord | None:
-        return self._run(name, lambda connection: self._read(connection, name))
+        return self._query(name, lambda connection: self._read(connection, name))
 
     def _list(self) -> list[LeaseRecord]:
         def body(connection: sqlite3.Connection) -> list[LeaseRecord]:
             rows = connection.execute(f"SELECT {_COLUMNS} FROM {self.table}").fetchall()
             return [self._decode(row) for row in rows]
 
-        return self._run(None, body)
+        return self._query(None, body)
 
     def _force_release(self, name: str, now_ms: int) -> LeaseRecord | None:
         def body(connection: sqlite3.Connection) -> LeaseRecord | None:
