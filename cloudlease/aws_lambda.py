@@ -87,9 +87,6 @@ def single_runner(
         wait=wait,
         skipped=skipped,
         raise_on_skip=raise_on_skip,
-        holder=None,
-        pass_lease=False,
-        tick=None,
         remember=remember,
         metadata=metadata,
     )

@@ -104,11 +104,7 @@ def job_singleton(
         wait=wait,
         skipped=skipped,
         raise_on_skip=raise_on_skip,
-        holder=None,
-        pass_lease=False,
-        tick=None,
         remember=remember,
-        metadata=None,
     )
     timeout = task_timeout
     if timeout is None and os.environ.get("CLOUDLEASE_TASK_TIMEOUT"):
@@ -218,11 +214,7 @@ def scheduled(
         wait=wait,
         skipped=skipped,
         raise_on_skip=raise_on_skip,
-        holder=None,
-        pass_lease=False,
-        tick=None,
         remember=remember,
-        metadata=None,
     )
 
     def decorate(target: F) -> F:

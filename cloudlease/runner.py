@@ -315,13 +315,14 @@ def make_guard(
     wait: Duration | None,
     skipped: Any,
     raise_on_skip: bool,
-    holder: str | None,
-    pass_lease: bool,
-    tick: TickSource | Every | None,
     remember: Duration,
-    metadata: Mapping[str, Any] | None,
+    holder: str | None = None,
+    pass_lease: bool = False,
+    tick: TickSource | Every | None = None,
+    metadata: Mapping[str, Any] | None = None,
 ) -> Guard:
-    """Check the decorator's options once, at decoration time."""
+    """Check the decorator's options once, at decoration time (adapters leave the last four
+    at their defaults: they supply holder and tick per call)."""
     where = {"lease": name, "store": store if isinstance(store, str) else None}
     if name is not None:
         check_name(name)
