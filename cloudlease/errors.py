@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from cloudlease.lease import LeaseRecord
+if TYPE_CHECKING:  # type-only: records imports nothing from here, so no circle
+    from cloudlease.records import LeaseRecord
 
 
 class CloudLeaseError(Exception):

@@ -1,55 +1,18 @@
-"""The lease record a store holds, and the Lease a holder has been granted."""
+"""The Lease a holder has been granted, and the Fence protocol that fenced writes accept.
+
+``LeaseRecord`` (what a store holds) lives in ``cloudlease.records`` and is re-exported here.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from cloudlease.clock import Clock
 from cloudlease.errors import LeaseLost
+from cloudlease.records import LeaseRecord
 
-
-@dataclass(frozen=True)
-class LeaseRecord:
-    """One lease as a store holds it (all times in wall-clock epoch milliseconds).
-
-    ``holder`` is ``""`` when the lease is free. ``token`` is the fencing token: strictly greater
-    on every acquisition, never reused, kept on release.
-    """
-
-    name: str
-    holder: str
-    token: int
-    expires_at: int
-    acquired_at: int = 0
-    renewed_at: int = 0
-    transitions: int = 0
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def is_released(self) -> bool:
-        return self.holder == ""
-
-    def is_expired(self, now_ms: int, skew_ms: int = 0) -> bool:
-        """True when a contender whose clock reads ``now_ms`` may take the lease over."""
-        return now_ms > self.expires_at + skew_ms
-
-    def is_free(self, now_ms: int, skew_ms: int = 0) -> bool:
-        """True when the lease is released or expired beyond the skew allowance."""
-        return self.is_released or self.is_expired(now_ms, skew_ms)
-
-    def to_json(self) -> dict[str, Any]:
-        """A plain dict (the shape of ``cloudlease status --json``)."""
-        return {
-            "name": self.name,
-            "holder": self.holder or None,
-            "token": self.token,
-            "expires_at": self.expires_at,
-            "acquired_at": self.acquired_at,
-            "renewed_at": self.renewed_at,
-            "transitions": self.transitions,
-            "metadata": dict(self.metadata),
-        }
+__all__ = ["Fence", "Lease", "LeaseRecord"]
 
 
 @dataclass(frozen=True)
@@ -93,3 +56,22 @@ class Lease:
                 "acquire again",
                 lease=self.name,
             )
+
+
+@runtime_checkable
+class Fence(Protocol):
+    """What a fenced write needs from a grant: a ``Lease``, or the held lease of ``hold()``,
+    ``@single_runner`` or ``LeaderElector``. Providers' fencing helpers accept any Fence."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def holder(self) -> str: ...
+
+    @property
+    def token(self) -> int: ...
+
+    def ensure(self, min_remaining: float = 0.0) -> None:
+        """Raise LeaseLost unless the grant is valid with ``min_remaining`` seconds to spare."""
+        ...

@@ -16,10 +16,51 @@ Rules (DESIGN.md, "The store contract"):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
-from cloudlease.lease import LeaseRecord
+
+@dataclass(frozen=True)
+class LeaseRecord:
+    """One lease as a store holds it (all times in wall-clock epoch milliseconds).
+
+    ``holder`` is ``""`` when the lease is free. ``token`` is the fencing token: strictly greater
+    on every acquisition, never reused, kept on release.
+    """
+
+    name: str
+    holder: str
+    token: int
+    expires_at: int
+    acquired_at: int = 0
+    renewed_at: int = 0
+    transitions: int = 0
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_released(self) -> bool:
+        return self.holder == ""
+
+    def is_expired(self, now_ms: int, skew_ms: int = 0) -> bool:
+        """True when a contender whose clock reads ``now_ms`` may take the lease over."""
+        return now_ms > self.expires_at + skew_ms
+
+    def is_free(self, now_ms: int, skew_ms: int = 0) -> bool:
+        """True when the lease is released or expired beyond the skew allowance."""
+        return self.is_released or self.is_expired(now_ms, skew_ms)
+
+    def to_json(self) -> dict[str, Any]:
+        """A plain dict (the shape of ``cloudlease status --json``)."""
+        return {
+            "name": self.name,
+            "holder": self.holder or None,
+            "token": self.token,
+            "expires_at": self.expires_at,
+            "acquired_at": self.acquired_at,
+            "renewed_at": self.renewed_at,
+            "transitions": self.transitions,
+            "metadata": dict(self.metadata),
+        }
 
 
 @dataclass(frozen=True)
