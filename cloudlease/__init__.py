@@ -32,23 +32,28 @@ _LAZY = {
     "BaseStore": "cloudlease.store",
     "default_holder_id": "cloudlease.store",
     "hold": "cloudlease.keeper",
-    "HeldLease": "cloudlease.keeper",
-    "FOREVER": "cloudlease.keeper",
+    "HeldLease": "cloudlease.tenure",
+    "FOREVER": "cloudlease.tenure",
+    "Tenure": "cloudlease.tenure",
+    "TimingPolicy": "cloudlease.tenure",
+    "Fence": "cloudlease.lease",
     "LeaderElector": "cloudlease.elector",
     "open_store": "cloudlease.urls",
     "installed_schemes": "cloudlease.urls",
     "single_runner": "cloudlease.runner",
     "current_lease": "cloudlease.runner",
-    "every": "cloudlease.runner",
+    "every": "cloudlease.ticks",
 }
 
 if TYPE_CHECKING:
     from cloudlease.clock import Clock, SystemClock
     from cloudlease.elector import LeaderElector
-    from cloudlease.keeper import FOREVER, HeldLease, hold
-    from cloudlease.lease import Lease, LeaseRecord
-    from cloudlease.runner import current_lease, every, single_runner
+    from cloudlease.keeper import hold
+    from cloudlease.lease import Fence, Lease, LeaseRecord
+    from cloudlease.runner import current_lease, single_runner
     from cloudlease.store import BaseStore, Capabilities, LeaseStore, default_holder_id
+    from cloudlease.tenure import FOREVER, HeldLease, Tenure, TimingPolicy
+    from cloudlease.ticks import every
     from cloudlease.urls import installed_schemes, open_store
 
 
@@ -73,6 +78,7 @@ __all__ = [
     "CloudLeaseError",
     "ConfigError",
     "CorruptRecord",
+    "Fence",
     "HeldLease",
     "LeaderElector",
     "Lease",
@@ -84,6 +90,8 @@ __all__ = [
     "StoreMisconfigured",
     "StoreUnavailable",
     "SystemClock",
+    "Tenure",
+    "TimingPolicy",
     "current_lease",
     "default_holder_id",
     "every",

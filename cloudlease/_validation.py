@@ -89,19 +89,23 @@ def check_ttl(
     store: str,
     min_ttl: float,
     max_ttl: float | None,
+    rule: str = "",
 ) -> float:
-    """Return ttl in seconds if it fits the store's bounds, else raise ConfigError."""
+    """Return ttl in seconds if it fits the store's bounds, else raise ConfigError.
+
+    ``rule`` is the store's own explanation of its bounds, added to the message."""
     seconds = to_seconds(ttl, what="ttl", lease=lease, store=store)
+    why = f": {rule}" if rule else ""
     if seconds < min_ttl:
         raise ConfigError(
-            f"ttl {seconds:g}s is below this store's minimum of {min_ttl:g}s; "
+            f"ttl {seconds:g}s is below this store's minimum of {min_ttl:g}s{why}; "
             f"use ttl >= {min_ttl:g}",
             lease=lease,
             store=store,
         )
     if max_ttl is not None and seconds > max_ttl:
         raise ConfigError(
-            f"ttl {seconds:g}s is above this store's maximum of {max_ttl:g}s; "
+            f"ttl {seconds:g}s is above this store's maximum of {max_ttl:g}s{why}; "
             f"use ttl <= {max_ttl:g} (a long job renews the lease, it does not need a long ttl)",
             lease=lease,
             store=store,

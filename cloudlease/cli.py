@@ -261,7 +261,7 @@ def _status(args: argparse.Namespace) -> int:
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-    from cloudlease.runner import last_successes
+    from cloudlease.ticks import last_successes
 
     successes = last_successes(records)
     if successes:

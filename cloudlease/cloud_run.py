@@ -22,8 +22,9 @@ from typing import Any, TypeVar, overload
 
 from cloudlease._validation import Duration, to_seconds
 from cloudlease.errors import ConfigError
-from cloudlease.runner import Call, default_name, guard_function, make_guard, sanitize
+from cloudlease.runner import Call, default_name, guard_function, make_guard
 from cloudlease.store import LeaseStore
+from cloudlease.ticks import sanitize
 
 F = TypeVar("F", bound=Callable[..., Any])
 SCHEDULE_TIME = "x-cloudscheduler-scheduletime"

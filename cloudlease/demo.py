@@ -34,10 +34,10 @@ def _emit(event: str, **fields: Any) -> None:
 
 def worker(name: str, workdir: Path, ttl: float) -> None:
     """Campaign forever; while leading, write to the fenced sink every WRITE_EVERY seconds."""
+    from cloudlease._fenced_sink import FencedSink
     from cloudlease.errors import LeaseLost
     from cloudlease.keeper import FOREVER, hold
     from cloudlease.stores.sqlite import SQLiteStore
-    from cloudlease.testing.sink import FencedSink
 
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     logging.getLogger("cloudlease").setLevel(logging.CRITICAL)  # the parent narrates
@@ -159,8 +159,8 @@ class _Demo:
 
 def run_demo(workers: int = 3, ttl: float = 2.0) -> int:
     """Run the demo; returns 0 when failover and fencing behaved as promised."""
+    from cloudlease._fenced_sink import FencedSink, check_fencing
     from cloudlease.errors import ConfigError
-    from cloudlease.testing.sink import FencedSink, check_fencing
 
     if not 2 <= workers <= 16 or not 0.5 <= ttl <= 10:
         raise ConfigError("the demo takes 2-16 workers and a ttl of 0.5-10 seconds")

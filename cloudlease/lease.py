@@ -19,9 +19,11 @@ __all__ = ["Fence", "Lease", "LeaseRecord"]
 class Lease:
     """A lease this process holds: the grant of one acquire or renew.
 
-    ``deadline`` is on the local monotonic clock: the holder counts from before its request was
-    sent and stops acting at ``start + ttl - safety_margin``, whatever the store's clock says.
-    ``store_state`` is private to the store that granted it (e.g. an Azure lease id).
+    ``started`` is the local monotonic instant before the request was sent, and ``deadline`` the
+    instant (on the same clock) after which the holder stops acting: a store grants
+    ``started + ttl``; a Tenure (``hold()`` and every front door) moves it earlier by its safety
+    margin, whatever the store's clock says. ``store_state`` is private to the store that
+    granted it (e.g. an Azure lease id).
     """
 
     name: str
@@ -30,6 +32,7 @@ class Lease:
     expires_at: int
     deadline: float
     ttl: float
+    started: float
     record: LeaseRecord
     clock: Clock = field(repr=False, compare=False)
     store_state: Any = field(default=None, repr=False, compare=False)

@@ -22,19 +22,22 @@ import functools
 import inspect
 import logging
 import os
-import re
+import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, TypeVar, overload
 
 from cloudlease._validation import Duration, check_name, to_seconds
 from cloudlease.errors import ConfigError, LeaseHeld, LeaseLost, RunSkipped
-from cloudlease.keeper import HeldLease, HoldPlan, release_quietly
-from cloudlease.lease import LeaseRecord
+from cloudlease.records import LeaseRecord
 from cloudlease.store import LeaseStore, default_holder_id
+from cloudlease.tenure import HeldLease, Tenure, TimingPolicy
+from cloudlease.ticks import Every, done_metadata, every, is_done, sanitize, tick_id
 
 log = logging.getLogger("cloudlease")
+
+__all__ = ["current_lease", "every", "single_runner"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 TickSource = Callable[..., "str | datetime | None"]
@@ -42,8 +45,6 @@ TickSource = Callable[..., "str | datetime | None"]
 _current: contextvars.ContextVar[HeldLease | None] = contextvars.ContextVar(
     "cloudlease_current_lease", default=None
 )
-_UNSAFE = re.compile(r"[^A-Za-z0-9._:\-]+")
-DONE = "done"
 
 
 def current_lease() -> HeldLease:
@@ -54,53 +55,11 @@ def current_lease() -> HeldLease:
     return held
 
 
-def sanitize(text: str) -> str:
-    """``text`` with every run of characters a lease name cannot hold replaced by ``_``."""
-    return _UNSAFE.sub("_", text).lstrip("._:-")
-
-
 def default_name(func: Callable[..., Any]) -> str:
     """``module.qualname`` made into a valid lease name (``<locals>`` and the like dropped)."""
     raw = f"{func.__module__}.{func.__qualname__}".replace("<locals>.", "")
     name = sanitize(raw)[:200]
     return name or "job"
-
-
-def tick_id(tick: str | datetime, *, job: str) -> str:
-    """A tick as a lease-name suffix: datetimes in UTC ISO form (``2026-01-01T00:00:00Z``)."""
-    if isinstance(tick, datetime):
-        moment = tick if tick.tzinfo else tick.replace(tzinfo=timezone.utc)
-        text = moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
-    elif isinstance(tick, str) and tick:
-        text = tick
-    else:
-        raise ConfigError(f"a tick is a non-empty str or a datetime, got {tick!r}", lease=job)
-    return _UNSAFE.sub("_", text)[:80]
-
-
-@dataclass(frozen=True)
-class Every:
-    """A tick source for periodic jobs: the start of the current ``period`` window.
-
-    ``every(timedelta(minutes=5))`` gives ``2026-01-01T10:05:00Z`` for any call between
-    10:05:00 and 10:09:59 (UTC, windows aligned to the epoch plus ``offset``).
-    """
-
-    period: float
-    offset: float = 0.0
-
-    def window(self, now_ms: int) -> datetime:
-        period_ms, offset_ms = round(self.period * 1000), round(self.offset * 1000)
-        start = (now_ms - offset_ms) // period_ms * period_ms + offset_ms
-        return datetime.fromtimestamp(start / 1000, tz=timezone.utc)
-
-
-def every(period: Duration, *, offset: Duration = 0.0) -> Every:
-    """Tick windows of ``period`` (seconds or timedelta), aligned to the epoch plus ``offset``."""
-    return Every(
-        to_seconds(period, what="period"),
-        to_seconds(offset, what="offset", allow_zero=True),
-    )
 
 
 @dataclass(frozen=True)
@@ -118,15 +77,21 @@ class Guard:
     tick: TickSource | Every | None
     remember: float
     metadata: Mapping[str, Any] | None
+    opened: list[LeaseStore] = field(default_factory=list, compare=False, repr=False)
 
     def resolve_store(self) -> LeaseStore:
-        if self.store is None or isinstance(self.store, str):
-            from cloudlease.urls import open_store
+        """The store object; a URL (or $CLOUDLEASE_STORE) is opened once, on first use."""
+        if self.store is not None and not isinstance(self.store, str):
+            return self.store
+        with _OPENING:
+            if not self.opened:
+                from cloudlease.urls import open_store
 
-            store = open_store(self.store)
-            object.__setattr__(self, "store", store)  # opened once, on first use
-            return store
-        return self.store
+                self.opened.append(open_store(self.store))
+            return self.opened[0]
+
+
+_OPENING = threading.Lock()
 
 
 @dataclass
@@ -142,7 +107,10 @@ class Call:
 
 
 class Runner:
-    """Runs one call under its lease: acquire, renew, run, then release or mark the tick done."""
+    """Runs one call under its lease: acquire, renew, run, then release or mark the tick done.
+
+    The steps are shared by the sync and async paths; the lease's life is a ``Tenure``.
+    """
 
     def __init__(self, guard: Guard, store: LeaseStore, call: Call) -> None:
         self.guard, self.store, self.call = guard, store, call
@@ -155,64 +123,68 @@ class Runner:
             # Unique per call: a later call with the same holder id (a retried task, a Lambda
             # retry with the same request id) must be refused by a done tick, not re-enter it.
             holder = f"{(holder or default_holder_id())[:180]}/{os.urandom(3).hex()}"
-        self.plan = HoldPlan.make(
-            store,
-            call.name,
-            ttl=guard.ttl,
-            wait=guard.wait,
-            holder=holder,
-            metadata=metadata,
-            renew_every=None,
-            max_duration=call.max_duration,
+        policy = TimingPolicy.for_store(
+            store, lease=call.name, ttl=guard.ttl, max_duration=call.max_duration
         )
         self.metadata = metadata
+        self.tenure = Tenure(
+            store, call.name, policy=policy, holder=holder, metadata=metadata, wait=guard.wait
+        )
+        self._context: contextvars.Token[HeldLease | None] | None = None
 
-    # -- the steps, shared by the sync and async paths --------------------------------------
-
-    def acquire(self) -> HeldLease | None:
-        """The held lease, or None when this call is skipped (or RunSkipped raised)."""
+    def acquire(self) -> bool:
+        """True when this call holds the lease; False when it is skipped (or RunSkipped)."""
+        now_ms = self.store.clock.wall_ms
         if self.call.tick is not None and self._reads_before_acquire():
             record = self.store.get(self.call.name)
-            if record is not None and _done(record, self.store.clock.wall_ms()):
+            if record is not None and is_done(record, now_ms()):
                 self._skip("done", record)
-                return None
+                return False
         try:
-            return self.plan.acquire(give_up_if=lambda r: _done(r, self.store.clock.wall_ms()))
+            self.tenure.acquire(give_up_if=lambda record: is_done(record, now_ms()))
+            return True
         except LeaseHeld as exc:
-            now_ms = self.store.clock.wall_ms()
-            reason = "done" if exc.record and _done(exc.record, now_ms) else "held"
+            reason = "done" if exc.record and is_done(exc.record, now_ms()) else "held"
             self._skip(reason, exc.record)
-            return None
+            return False
 
-    def finish(self, held: HeldLease, succeeded: bool) -> None:
-        """After the call: mark the tick done (on success) or release; raise if lost."""
-        if held.lost.is_set():
+    def enter(self, kwargs: dict[str, Any]) -> dict[str, Any]:
+        """Start renewing and make the lease current; the call's keyword arguments."""
+        self.tenure.start_renewing()
+        self._context = _current.set(self.tenure)
+        return {**kwargs, "lease": self.tenure} if self.guard.pass_lease else kwargs
+
+    def leave(self) -> None:
+        """The call returned or raised: the lease is no longer current (in this context)."""
+        if self._context is not None:
+            _current.reset(self._context)
+            self._context = None
+
+    def settle(self, succeeded: bool) -> None:
+        """Stop renewing; mark the tick done (after a success) or release; raise LeaseLost if
+        the lease was lost while a successful call ran."""
+        tenure = self.tenure
+        tenure.stop_renewing()
+        if not succeeded:
+            tenure.release()
+            return
+        if tenure.lost.is_set():
             raise LeaseLost(
-                f"the lease was lost while the function ran ({held.reason}); its work may "
+                f"the lease was lost while the function ran ({tenure.reason}); its work may "
                 "overlap another runner's: make it idempotent or fence its writes",
-                lease=held.name,
+                lease=tenure.name,
                 store=self.store.url,
             )
-        if not (succeeded and self.call.tick is not None):
-            release_quietly(self.store, held)
+        if self.call.tick is None:
+            tenure.release()
             return
-        now_ms = self.store.clock.wall_ms()
-        done = {
-            **self.metadata,
-            "job": self.call.job,
-            DONE: True,
-            "finished_at": now_ms,
-            "done_until": now_ms + round(self.guard.remember * 1000),
-        }
-        held._mark_lost("tick done")
-        remember = self.guard.remember
-        ceiling = self.store.capabilities.max_ttl
-        if ceiling is not None:
-            remember = min(remember, ceiling)
-        try:
-            self.store.acquire(held.name, held.holder, remember, done)
-        except Exception as exc:  # the run succeeded: report, do not fail it
-            log.warning("cloudlease: could not mark tick %r done: %s", held.name, exc)
+        done = done_metadata(
+            self.metadata,
+            job=self.call.job,
+            now_ms=self.store.clock.wall_ms(),
+            remember=self.guard.remember,
+        )
+        tenure.mark_done(done, self.guard.remember)
 
     def _reads_before_acquire(self) -> bool:
         caps = self.store.capabilities
@@ -228,13 +200,6 @@ class Runner:
                 f"skipped: {text}", lease=self.call.name, store=self.store.url, reason=reason
             )
         log.info("cloudlease: %s skipped: %s", self.call.name, text)
-
-
-def _done(record: LeaseRecord, now_ms: int) -> bool:
-    """True when ``record`` marks a completed tick that is still remembered at ``now_ms``."""
-    meta = record.metadata
-    until = meta.get("done_until")
-    return meta.get(DONE) is True and isinstance(until, int) and until > now_ms
 
 
 def _tick_of(guard: Guard, store: LeaseStore, args: Any, kwargs: Any, job: str) -> str | None:
@@ -255,28 +220,18 @@ def _tick_of(guard: Guard, store: LeaseStore, args: Any, kwargs: Any, job: str) 
 
 def run_guarded(guard: Guard, func: Callable[..., Any], args: Any, kwargs: Any, call: Call) -> Any:
     """Run ``func(*args, **kwargs)`` under the lease ``call`` describes (sync path)."""
-    store = guard.resolve_store()
-    runner = Runner(guard, store, call)
-    held = runner.acquire()
-    if held is None:
+    runner = Runner(guard, guard.resolve_store(), call)
+    if not runner.acquire():
         return guard.skipped
-    keeper = runner.plan.keeper(held)
-    keeper.start()
-    token = _current.set(held)
-    succeeded = False
     try:
-        if guard.pass_lease:
-            kwargs = {**kwargs, "lease": held}
-        result = func(*args, **kwargs)
-        succeeded = True
-        return result
-    finally:
-        _current.reset(token)
-        keeper.stop()
-        if succeeded:
-            runner.finish(held, True)
-        else:
-            release_quietly(store, held)
+        result = func(*args, **runner.enter(kwargs))
+    except BaseException:
+        runner.leave()
+        runner.settle(succeeded=False)
+        raise
+    runner.leave()
+    runner.settle(succeeded=True)
+    return result
 
 
 async def run_guarded_async(
@@ -285,26 +240,17 @@ async def run_guarded_async(
     """The async path: store requests run in a worker thread, the event loop stays free."""
     store = await asyncio.to_thread(guard.resolve_store)
     runner = Runner(guard, store, call)
-    held = await asyncio.to_thread(runner.acquire)
-    if held is None:
+    if not await asyncio.to_thread(runner.acquire):
         return guard.skipped
-    keeper = runner.plan.keeper(held)
-    keeper.start()
-    token = _current.set(held)
-    succeeded = False
     try:
-        if guard.pass_lease:
-            kwargs = {**kwargs, "lease": held}
-        result = await func(*args, **kwargs)
-        succeeded = True
-        return result
-    finally:
-        _current.reset(token)
-        await asyncio.to_thread(keeper.stop)
-        if succeeded:
-            await asyncio.to_thread(runner.finish, held, True)
-        else:
-            await asyncio.to_thread(release_quietly, store, held)
+        result = await func(*args, **runner.enter(kwargs))
+    except BaseException:
+        runner.leave()
+        await asyncio.to_thread(runner.settle, False)
+        raise
+    runner.leave()
+    await asyncio.to_thread(runner.settle, True)
+    return result
 
 
 def make_guard(
@@ -450,16 +396,3 @@ def guard_function(
         return run_guarded(guard, target, args, kwargs, plan(args, kwargs))
 
     return wrapper  # type: ignore[return-value]
-
-
-def last_successes(records: list[LeaseRecord]) -> dict[str, tuple[str, int]]:
-    """Per job, the newest completed tick and when it finished (for ``cloudlease status``)."""
-    latest: dict[str, tuple[str, int]] = {}
-    for record in records:
-        meta = record.metadata
-        job, tick, finished = meta.get("job"), meta.get("tick"), meta.get("finished_at")
-        if meta.get(DONE) is not True or not isinstance(job, str) or not isinstance(finished, int):
-            continue
-        if job not in latest or latest[job][1] < finished:
-            latest[job] = (str(tick), finished)
-    return latest

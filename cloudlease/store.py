@@ -1,13 +1,15 @@
 """The store contract: one interface, every backend.
 
-A store does conditional writes of one record per lease name; all timing (renewal, stepping
-down, retries) lives above it, in ``keeper`` and ``elector``. ``BaseStore`` checks input before
-any request, turns grants into ``Lease`` objects on the local monotonic clock, and resolves
-ambiguous outcomes by reading the record back, so each backend writes only its primitives.
+A store does conditional writes of one record per lease name and declares its limits in
+``Capabilities``; all timing (margins, deadlines, renewal, stepping down, retries) lives above
+it, in ``cloudlease.tenure``. ``BaseStore`` checks input before any request, stamps each grant
+with the monotonic instant its request was sent, and resolves ambiguous outcomes by reading the
+record back, so each backend writes only its primitives.
 """
 
 from __future__ import annotations
 
+import math
 import os
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -32,6 +34,9 @@ from cloudlease.records import AcquireRequest
 class Capabilities:
     """What a store declares about itself (shown by docs and checked by the conformance suite).
 
+    ``min_ttl``/``max_ttl`` bound the ttl a caller may ask for; ``longest_grant`` and
+    ``whole_seconds`` say how the store grants an accepted ttl (Azure: whole seconds, at most
+    60 s per blob lease); ``ttl_rule`` explains the bounds in error messages.
     ``round_trips`` counts requests per operation on the happy path.
     ``shared_across`` is ``"process"``, ``"host"`` or ``"network"``: who can contend.
     """
@@ -39,12 +44,35 @@ class Capabilities:
     server_side_expiry: bool = False
     min_ttl: float = 0.001
     max_ttl: float | None = None
+    longest_grant: float | None = None
+    whole_seconds: bool = False
+    ttl_rule: str = ""
     fencing: bool = True
     consistency: str = "strong"
     shared_across: str = "network"
     round_trips: Mapping[str, int] = field(
         default_factory=lambda: {"acquire": 1, "renew": 1, "release": 1, "get": 1}
     )
+
+    def granted_ttl(self, seconds: float) -> float:
+        """The ttl this store grants when asked for ``seconds`` (already within the bounds)."""
+        if self.whole_seconds:
+            seconds = float(math.floor(seconds))
+        if self.longest_grant is not None:
+            seconds = min(seconds, self.longest_grant)
+        return seconds
+
+    def check_ttl(self, ttl: object, *, lease: str, store: str) -> float:
+        """The granted ttl for ``ttl``, or ConfigError naming the bound it breaks."""
+        seconds = check_ttl(
+            ttl,
+            lease=lease,
+            store=store,
+            min_ttl=self.min_ttl,
+            max_ttl=self.max_ttl,
+            rule=self.ttl_rule,
+        )
+        return self.granted_ttl(seconds)
 
 
 @runtime_checkable
@@ -54,6 +82,7 @@ class LeaseStore(Protocol):
     clock: Clock
     capabilities: Capabilities
     skew_allowance: float
+    safety_margin: float | None
 
     @property
     def url(self) -> str: ...
@@ -76,8 +105,6 @@ class LeaseStore(Protocol):
 
     def close(self) -> None: ...
 
-    def safety_margin_for(self, ttl: float) -> float: ...
-
 
 def default_holder_id() -> str:
     """A holder id unique to this process instance: ``host:pid:random``."""
@@ -89,8 +116,9 @@ class BaseStore(ABC):
     """Shared behaviour of every store: validation, leases, ambiguous-outcome resolution.
 
     ``skew_allowance`` (seconds) is how far apart contenders' wall clocks may be: a lease is
-    taken over only once ``now > expires_at + skew_allowance``. ``safety_margin`` (seconds)
-    is how long before ``start + ttl`` a holder stops acting; by default ttl/10, at most 2 s.
+    taken over only once ``now > expires_at + skew_allowance``. ``safety_margin`` (seconds, or
+    None for the default rule of ``cloudlease.tenure.TimingPolicy``) is this store's default for
+    how long before ``start + ttl`` a holder stops acting; the store itself never applies it.
     """
 
     capabilities: Capabilities = Capabilities()
@@ -119,12 +147,6 @@ class BaseStore(ABC):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
-
-    def safety_margin_for(self, ttl: float) -> float:
-        """Seconds before ``start + ttl`` at which a holder stops acting."""
-        if self.safety_margin is not None:
-            return min(self.safety_margin, ttl / 2)
-        return min(ttl / 10, 2.0)
 
     # -- the contract -----------------------------------------------------------------------
 
@@ -261,10 +283,7 @@ class BaseStore(ABC):
     # -- helpers ----------------------------------------------------------------------------
 
     def _check_ttl(self, name: str, ttl: object) -> float:
-        caps = self.capabilities
-        return check_ttl(
-            ttl, lease=name, store=self.url, min_ttl=caps.min_ttl, max_ttl=caps.max_ttl
-        )
+        return self.capabilities.check_ttl(ttl, lease=name, store=self.url)
 
     def _check_acquire(
         self, name: str, holder: str, ttl: object, metadata: object
@@ -310,13 +329,15 @@ class BaseStore(ABC):
             ) from exc
 
     def _lease(self, record: LeaseRecord, start: float, ttl: float, state: Any) -> Lease:
+        """The grant, counted from ``start`` (sent) with no margin: a Tenure applies its own."""
         return Lease(
             name=record.name,
             holder=record.holder,
             token=record.token,
             expires_at=record.expires_at,
-            deadline=start + ttl - self.safety_margin_for(ttl),
+            deadline=start + ttl,
             ttl=ttl,
+            started=start,
             record=record,
             clock=self.clock,
             store_state=state,

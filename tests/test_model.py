@@ -12,6 +12,7 @@ from cloudlease._validation import METADATA_MAX_BYTES, check_metadata, check_nam
 from cloudlease.lease import LeaseRecord
 from cloudlease.records import AcquireRequest
 from cloudlease.stores.memory import MemoryStore
+from cloudlease.tenure import TimingPolicy
 from cloudlease.testing import FakeClock
 
 
@@ -82,8 +83,11 @@ def test_metadata_is_normalised_and_limited() -> None:
 def test_lease_deadline_counts_from_before_the_request() -> None:
     clock = FakeClock()
     store = MemoryStore(clock=clock, safety_margin=0.5)
-    lease = store.acquire("job", "a", 10)
-    assert lease.deadline == clock.monotonic() + 10 - 0.5
+    grant = store.acquire("job", "a", 10)
+    assert grant.started == clock.monotonic()
+    assert grant.deadline == clock.monotonic() + 10  # the store's grant: no margin of its own
+    lease = TimingPolicy.for_store(store, lease="job", ttl=10).stamp(grant)
+    assert lease.deadline == clock.monotonic() + 10 - 0.5  # the store's configured margin
     clock.advance(9.4)
     lease.ensure()
     assert lease.is_valid(min_remaining=0.05)

@@ -22,7 +22,8 @@ from cloudlease import (
     single_runner,
 )
 from cloudlease.keeper import HeldLease
-from cloudlease.runner import default_name, last_successes
+from cloudlease.runner import default_name
+from cloudlease.ticks import last_successes
 from cloudlease.stores.memory import MemoryStore
 from cloudlease.stores.sqlite import SQLiteStore
 from cloudlease.testing import FakeClock, FaultyStore

@@ -1,87 +1,9 @@
 """FencedSink: a resource that accepts a write only with a token at least as new as the last.
 
-It is what a fencing token protects: a database row, a file, an object. The sink lives in one
-SQLite file, so writers in several processes share it, and it logs every attempt (accepted or
-refused) with the writer's monotonic time, for checkers to replay.
+Public testing tool; the implementation lives in ``cloudlease._fenced_sink`` because the demo
+(production code) writes to one too and production modules do not import ``cloudlease.testing``.
 """
 
-from __future__ import annotations
+from cloudlease._fenced_sink import FencedSink, SinkWrite, check_fencing
 
-import sqlite3
-import time
-from dataclasses import dataclass
-from pathlib import Path
-
-
-@dataclass(frozen=True)
-class SinkWrite:
-    """One write attempt as the sink logged it."""
-
-    seq: int
-    token: int
-    holder: str
-    value: str
-    accepted: bool
-    at: float  # the writer's time.monotonic() (shared by processes on one host)
-
-
-class FencedSink:
-    """A fenced resource in SQLite: ``write(token, ...)`` is refused once a newer token wrote."""
-
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute(
-            "CREATE TABLE IF NOT EXISTS sink_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
-            "token INTEGER NOT NULL, holder TEXT NOT NULL, value TEXT NOT NULL, "
-            "accepted INTEGER NOT NULL, at REAL NOT NULL)"
-        )
-
-    def write(self, token: int, holder: str, value: str = "") -> bool:
-        """Write ``value`` fenced by ``token``; False (and nothing written) if a newer token won."""
-        self._db.execute("BEGIN IMMEDIATE")
-        try:
-            row = self._db.execute("SELECT MAX(token) FROM sink_log WHERE accepted = 1").fetchone()
-            accepted = row[0] is None or token >= row[0]
-            self._db.execute(
-                "INSERT INTO sink_log (token, holder, value, accepted, at) VALUES (?, ?, ?, ?, ?)",
-                (token, holder, value, int(accepted), time.monotonic()),
-            )
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        return accepted
-
-    def history(self) -> list[SinkWrite]:
-        """Every attempt, in the order the sink saw them."""
-        rows = self._db.execute(
-            "SELECT seq, token, holder, value, accepted, at FROM sink_log ORDER BY seq"
-        ).fetchall()
-        return [SinkWrite(s, t, h, v, bool(a), at) for s, t, h, v, a, at in rows]
-
-    def close(self) -> None:
-        self._db.close()
-
-
-def check_fencing(history: list[SinkWrite]) -> list[str]:
-    """Violations of fencing in a sink history (empty when all is well).
-
-    Accepted tokens never decrease, and one token belongs to one holder.
-    """
-    problems: list[str] = []
-    last = None
-    owner: dict[int, str] = {}
-    for write in history:
-        if not write.accepted:
-            continue
-        if last is not None and write.token < last:
-            problems.append(f"#{write.seq}: token {write.token} accepted after {last}")
-        if owner.setdefault(write.token, write.holder) != write.holder:
-            problems.append(
-                f"#{write.seq}: token {write.token} used by {write.holder!r} and "
-                f"{owner[write.token]!r}"
-            )
-        last = write.token if last is None else max(last, write.token)
-    return problems
+__all__ = ["FencedSink", "SinkWrite", "check_fencing"]

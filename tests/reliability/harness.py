@@ -2,28 +2,31 @@
 
 ``run_history(backend, seed)`` builds a simulation (``sim.py``) on a FakeClock: N contenders,
 each with its own store object on the same backend and its own wall-clock skew within the
-allowance, run random programs with the library's own code (``acquire_waiting`` to campaign,
-``Keeper`` to renew, ``release_quietly`` to let go) and write to a fenced sink while they
-believe they hold the lease. Meanwhile the scheduler freezes contenders past the ttl (a GC
-pause, a frozen Lambda) and crashes them (replaced by a new incarnation), ``SimStore`` injects
-lost responses, transient errors and latency, the backend may throttle, and a sweeper deletes
-records that have been free for longer than the purge delay (a TTL sweep). At the horizon every
-contender stops; a fresh one must then acquire within the stuck-lease bound. The history is
-checked by ``cloudlease.testing.history.check_history``.
+allowance, run random programs with the library's own lifecycle (a ``Tenure`` campaigns,
+renews and lets go, on the same ``TimingPolicy`` as every front door) and write to a fenced
+sink while they believe they hold the lease. Meanwhile the scheduler freezes contenders past
+the ttl (a GC pause, a frozen Lambda) and crashes them (replaced by a new incarnation),
+``SimStore`` injects lost responses, transient errors and latency, the backend may throttle,
+and a sweeper deletes records that have been free for longer than the purge delay (a TTL
+sweep). At the horizon every contender stops; a fresh one must then acquire within the
+stuck-lease bound. The history is checked by ``cloudlease.testing.history.check_history``.
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import random
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from cloudlease.errors import LeaseHeld, StoreUnavailable
-from cloudlease.keeper import HeldLease, Keeper, acquire_waiting, release_quietly
+from cloudlease.renewal import drive
 from cloudlease.store import BaseStore
+from cloudlease.tenure import Tenure, TimingPolicy
 from cloudlease.testing.clock import FakeClock
 from cloudlease.testing.history import Event, History, check_history, excerpt
 from tests.reliability.sim import Sim, SimClock
@@ -200,22 +203,16 @@ class _Run:
             if self.quiet and self.quiet[0] <= sim.now() < self.quiet[1]:
                 sim.wait(None, self.quiet[1] - sim.now())
                 continue
+            held = self.tenure(store, holder, wait=rng.uniform(0, ttl), rng=rng)
             try:
-                lease = acquire_waiting(
-                    store,
-                    self.lease,
-                    holder,
-                    ttl,
-                    wait=rng.uniform(0, ttl),
-                    retry_every=self.retry,
-                    rng=rng,
-                )
+                lease = held.acquire().lease
             except (LeaseHeld, StoreUnavailable):
                 continue
             self.history.record(holder, "granted", token=lease.token, deadline=lease.deadline)
-            held = HeldLease(lease)
-            keeper = Keeper(store, held, renew_every=ttl / 3, retry_every=max(ttl / 12, 0.05))
-            renewing = sim.spawn(f"{holder}/keeper", keeper.run, group=holder)
+            stop = threading.Event()
+            renewing = sim.spawn(
+                f"{holder}/keeper", functools.partial(drive, held, store.clock, stop), group=holder
+            )
             for _ in range(rng.randint(1, 6)):
                 sim.wait(None, rng.uniform(0, ttl / 2))  # work between writes
                 if not held.is_valid():
@@ -224,14 +221,21 @@ class _Run:
                 sim.wait(None, rng.uniform(0, self.p.latency * ttl))  # the write in flight
                 self.sink.write(held.token, holder)
             self.history.record(holder, "stopped", token=held.token)
-            keeper.stop_event.set()
+            stop.set()
             sim.wait(renewing.done, math.inf)
             if rng.random() < 0.85:
-                release_quietly(store, held)
+                held.release()
             else:
-                held._mark_lost("walked away without releasing")
+                held.abandon("walked away without releasing")
             idle = rng.uniform(ttl, 6 * ttl) if rng.random() < 0.3 else rng.uniform(0, ttl / 2)
             sim.wait(None, idle)  # sometimes long enough for the record to be swept
+
+    def tenure(self, store: SimStore, holder: str, *, wait: float, rng: random.Random) -> Tenure:
+        """A tenure as every front door builds one: renew every ttl/3, campaign every retry."""
+        policy = TimingPolicy.for_store(
+            store, lease=self.lease, ttl=self.ttl, retry_every=self.retry
+        )
+        return Tenure(store, self.lease, policy=policy, holder=holder, wait=wait, rng=rng)
 
     def sweep(self) -> None:
         """A TTL sweep: deletes the record once it has been free past the purge delay."""
@@ -259,17 +263,10 @@ class _Run:
             worst = max(0, max(self.skews) - skew) / 1000
             bound = self.ttl + self.allowance + worst + 1.2 * self.retry + 0.01
         self.history.record("probe", "all_stopped", deadline=bound)
-        lease = acquire_waiting(
-            store,
-            self.lease,
-            "probe",
-            self.ttl,
-            wait=3 * bound,
-            retry_every=self.retry,
-            rng=random.Random(self.rng.getrandbits(64)),  # seeded: the history replays
-        )
-        self.history.record("probe", "probe", token=lease.token)
-        store.release(lease)
+        rng = random.Random(self.rng.getrandbits(64))  # seeded: the history replays
+        probe = self.tenure(store, "probe", wait=3 * bound, rng=rng).acquire()
+        self.history.record("probe", "probe", token=probe.token)
+        probe.release()
 
     # -- the scheduler's own faults ---------------------------------------------------------
 

@@ -1,7 +1,7 @@
 """A contender process for the multi-process histories: real time, real processes, one store.
 
-``python -m tests.reliability.process_contender CONFIG_JSON`` campaigns with
-``acquire_waiting``, renews with a ``Keeper`` thread, writes to a shared ``FencedSink`` while it
+``python -m tests.reliability.process_contender CONFIG_JSON`` campaigns, renews on a thread
+and lets go with the library's ``Tenure``, writes to a shared ``FencedSink`` while it
 believes it holds the lease, and sometimes crashes (``os._exit``) or walks away without
 releasing; the parent freezes it (SIGSTOP) past the ttl. Its store is wrapped in a
 ``SimStore`` without a simulation (lost responses, transient errors, real latency) and its wall
@@ -23,8 +23,8 @@ from typing import Any
 
 from cloudlease.clock import SystemClock
 from cloudlease.errors import LeaseHeld, StoreUnavailable
-from cloudlease.keeper import HeldLease, Keeper, acquire_waiting, release_quietly
 from cloudlease.store import BaseStore
+from cloudlease.tenure import Tenure, TimingPolicy
 from cloudlease.testing.history import Event, History
 from cloudlease.testing.sink import FencedSink
 from cloudlease.urls import open_store
@@ -81,16 +81,16 @@ def contend(config: dict[str, Any]) -> None:
     sink = FencedSink(config["sink"])
     end = time.monotonic() + config["seconds"]
     while time.monotonic() < end:
+        policy = TimingPolicy.for_store(store, lease=config["lease"], ttl=ttl, retry_every=ttl / 3)
+        held = Tenure(
+            store, config["lease"], policy=policy, holder=holder, wait=rng.uniform(0, ttl)
+        )
         try:
-            lease = acquire_waiting(
-                store, config["lease"], holder, ttl, wait=rng.uniform(0, ttl), retry_every=ttl / 3
-            )
+            lease = held.acquire().lease
         except (LeaseHeld, StoreUnavailable):
             continue
         history.record(holder, "granted", token=lease.token, deadline=lease.deadline)
-        held = HeldLease(lease)
-        keeper = Keeper(store, held, renew_every=ttl / 3, retry_every=max(ttl / 12, 0.05))
-        keeper.start()
+        held.start_renewing()
         for _ in range(rng.randint(1, 5)):
             time.sleep(rng.uniform(0, ttl / 3))
             if not held.is_valid():
@@ -101,9 +101,9 @@ def contend(config: dict[str, Any]) -> None:
             history.record(holder, "crashed")
             os._exit(0)  # a crash: nothing released, the keeper dies with the process
         history.record(holder, "stopped", token=held.token)
-        keeper.stop()
+        held.stop_renewing()
         if rng.random() < 0.85:
-            release_quietly(store, held)
+            held.release()
         time.sleep(rng.uniform(0, ttl / 2))
     store.close()
 

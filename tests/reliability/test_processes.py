@@ -21,8 +21,8 @@ from typing import Any
 
 import pytest
 
-from cloudlease.keeper import acquire_waiting
 from cloudlease.store import BaseStore
+from cloudlease.tenure import Tenure, TimingPolicy
 from cloudlease.testing.history import Event, check_history, excerpt, tenures
 from cloudlease.testing.sink import FencedSink
 from cloudlease.urls import open_store
@@ -100,7 +100,8 @@ def test_processes_with_faults_freezes_and_crashes_never_split_the_lease(
     stopped_at = time.monotonic()
     probe = open_store(url, clock=SkewedClock(probe_skew), skew_allowance=ALLOWANCE)
     assert isinstance(probe, BaseStore)
-    lease = acquire_waiting(probe, "contended", "probe", TTL, wait=3 * bound, retry_every=retry)
+    policy = TimingPolicy.for_store(probe, lease="contended", ttl=TTL, retry_every=retry)
+    lease = Tenure(probe, "contended", policy=policy, holder="probe", wait=3 * bound).acquire()
     probed_at = time.monotonic()
 
     events = sorted(

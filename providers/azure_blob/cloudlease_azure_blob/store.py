@@ -24,7 +24,7 @@ from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.blob import ContainerClient
 
 from cloudlease import records as rules
-from cloudlease._validation import Duration, to_seconds
+from cloudlease._validation import Duration
 from cloudlease.clock import Clock
 from cloudlease.errors import (
     CloudLeaseError,
@@ -52,6 +52,14 @@ class AzureBlobStore(BaseStore):
         server_side_expiry=True,
         min_ttl=float(rec.MIN_LEASE_SECONDS),
         max_ttl=float(rec.MAX_TTL_SECONDS),
+        longest_grant=float(rec.MAX_LEASE_SECONDS),
+        whole_seconds=True,
+        ttl_rule=(
+            f"Azure blob leases last {rec.MIN_LEASE_SECONDS}-{rec.MAX_LEASE_SECONDS} s (or forever, "
+            "which cloudlease never uses, so a crashed holder cannot leave a lease stuck); a "
+            f"longer ttl, up to {rec.MAX_TTL_SECONDS} s, is granted as a "
+            f"{rec.MAX_LEASE_SECONDS} s blob lease"
+        ),
         fencing=True,
         consistency="strong",
         shared_across="network",
@@ -92,30 +100,6 @@ class AzureBlobStore(BaseStore):
     @property
     def url(self) -> str:
         return self.location.url
-
-    # -- ttl: Azure's 15-60 s blob leases ---------------------------------------------------
-
-    def _check_ttl(self, name: str, ttl: object) -> float:
-        """The effective ttl: the blob lease's whole seconds (a ttl over 60 s is a 60 s lease)."""
-        seconds = to_seconds(ttl, what="ttl", lease=name, store=self.url)
-        if seconds < rec.MIN_LEASE_SECONDS:
-            raise ConfigError(
-                f"ttl {seconds:g}s is below this store's minimum of {rec.MIN_LEASE_SECONDS}s: "
-                f"Azure blob leases last {rec.MIN_LEASE_SECONDS}-{rec.MAX_LEASE_SECONDS} s (or "
-                "forever, which cloudlease never uses, so a crashed holder cannot leave a lease "
-                f"stuck); use ttl >= {rec.MIN_LEASE_SECONDS}",
-                lease=name,
-                store=self.url,
-            )
-        if seconds > rec.MAX_TTL_SECONDS:
-            raise ConfigError(
-                f"ttl {seconds:g}s is above this store's maximum of {rec.MAX_TTL_SECONDS}s "
-                f"(a {rec.MAX_LEASE_SECONDS} s blob lease renewed every ttl/3); use ttl <= "
-                f"{rec.MAX_TTL_SECONDS}: a long job renews the lease, it does not need a long ttl",
-                lease=name,
-                store=self.url,
-            )
-        return float(rec.lease_seconds(seconds))
 
     # -- primitives -------------------------------------------------------------------------
 
