@@ -1,6 +1,7 @@
 """AWS Lambda adapter: ``@aws_lambda.single_runner`` for ``handler(event, context)``.
 
-- holder id: ``context.aws_request_id`` (a retry of the same event re-enters its own lease);
+- holder id: ``context.aws_request_id`` (in once-per-tick mode with a per-call suffix, so a
+  retry of a tick that completed is refused by the done record instead of re-entering it);
 - the lease, renewals included, never outlives the invocation: it is capped by
   ``context.get_remaining_time_in_millis()`` minus ``margin``, so a timed-out invocation
   blocks the next tick at most until its own deadline;
@@ -17,13 +18,14 @@ import inspect
 import logging
 import os
 from collections.abc import Callable, Mapping
-from datetime import timedelta
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudlease._validation import Duration, to_seconds
 from cloudlease.errors import ConfigError
-from cloudlease.runner import Call, default_name, guard_function, make_guard
-from cloudlease.store import LeaseStore
+from cloudlease.runner import Call, GuardOptions, default_name, guard_function, make_guard
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 log = logging.getLogger("cloudlease")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -38,58 +40,24 @@ def scheduled_time(event: Any) -> str | None:
     return None
 
 
-@overload
-def single_runner(func: F, /) -> F: ...
-
-
-@overload
 def single_runner(
     *,
-    store: LeaseStore | str | None = None,
-    name: str | None = None,
-    ttl: Duration = 900.0,
     margin: Duration = 5.0,
     once_per_tick: bool = True,
     tick: Callable[[Any], str | None] = scheduled_time,
-    wait: Duration | None = None,
-    skipped: Any = None,
-    raise_on_skip: bool = False,
-    remember: Duration = timedelta(days=1),
-    metadata: Mapping[str, Any] | None = None,
-) -> Callable[[F], F]: ...
-
-
-def single_runner(
-    func: F | None = None,
-    /,
-    *,
-    store: LeaseStore | str | None = None,
-    name: str | None = None,
-    ttl: Duration = 900.0,
-    margin: Duration = 5.0,
-    once_per_tick: bool = True,
-    tick: Callable[[Any], str | None] = scheduled_time,
-    wait: Duration | None = None,
-    skipped: Any = None,
-    raise_on_skip: bool = False,
-    remember: Duration = timedelta(days=1),
-    metadata: Mapping[str, Any] | None = None,
-) -> F | Callable[[F], F]:
+    **options: Unpack[GuardOptions],
+) -> Callable[[F], F]:
     """Guard a Lambda handler so that one invocation runs per tick (or at a time).
 
-    ``ttl`` is further capped by the invocation's remaining time minus ``margin``.
-    ``once_per_tick=False`` guards every invocation with one lease, ticks ignored.
+    Takes ``single_runner``'s options (``store``, ``name``, ``ttl`` (here 900 s), ``wait``,
+    ``skipped``, ``raise_on_skip``, ``remember``, ``metadata``). ``ttl`` is further capped by
+    the invocation's remaining time minus ``margin``. ``once_per_tick=False`` guards every
+    invocation with one lease, ticks ignored; ``tick(event)`` finds the tick (EventBridge
+    ``time``).
     """
-    guard = make_guard(
-        store=store,
-        name=name,
-        ttl=ttl,
-        wait=wait,
-        skipped=skipped,
-        raise_on_skip=raise_on_skip,
-        remember=remember,
-        metadata=metadata,
-    )
+    options.setdefault("ttl", 900.0)
+    guard = make_guard(**options)
+    name = guard.name
     margin_s = to_seconds(margin, what="margin", lease=name, allow_zero=True)
 
     def decorate(handler: F) -> F:
@@ -143,7 +111,7 @@ def single_runner(
         handler_wrapper.__doc__ = handler.__doc__
         return handler_wrapper  # type: ignore[return-value]
 
-    return decorate(func) if func is not None else decorate
+    return decorate
 
 
 def _event_and_context(args: Any, kwargs: Any, job: str) -> tuple[Any, Any]:

@@ -17,13 +17,14 @@ import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudlease._validation import Duration, to_seconds
 from cloudlease.errors import ConfigError
-from cloudlease.runner import Call, default_name, guard_function, make_guard
-from cloudlease.store import LeaseStore
+from cloudlease.runner import Call, GuardOptions, default_name, guard_function, make_guard
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 from cloudlease.ticks import sanitize
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -66,47 +67,17 @@ class JobTask:
         return f"{self.execution}:task-{self.index}:attempt-{self.attempt}"
 
 
-@overload
-def job_singleton(func: F, /) -> F: ...
-
-
-@overload
 def job_singleton(
-    *,
-    store: LeaseStore | str | None = None,
-    name: str | None = None,
-    ttl: Duration = 60.0,
-    wait: Duration | None = None,
-    task_timeout: Duration | None = None,
-    skipped: Any = None,
-    raise_on_skip: bool = False,
-    remember: Duration = timedelta(days=1),
-) -> Callable[[F], F]: ...
+    *, task_timeout: Duration | None = None, **options: Unpack[GuardOptions]
+) -> Callable[[F], F]:
+    """Run the function in one task per job execution; other tasks skip (or wait).
 
-
-def job_singleton(
-    func: F | None = None,
-    /,
-    *,
-    store: LeaseStore | str | None = None,
-    name: str | None = None,
-    ttl: Duration = 60.0,
-    wait: Duration | None = None,
-    task_timeout: Duration | None = None,
-    skipped: Any = None,
-    raise_on_skip: bool = False,
-    remember: Duration = timedelta(days=1),
-) -> F | Callable[[F], F]:
-    """Run the function in one task per job execution; other tasks skip (or wait)."""
-    guard = make_guard(
-        store=store,
-        name=name,
-        ttl=ttl,
-        wait=wait,
-        skipped=skipped,
-        raise_on_skip=raise_on_skip,
-        remember=remember,
-    )
+    Takes ``single_runner``'s options (``store``, ``name``, ``ttl``, ``wait``, ``skipped``,
+    ``raise_on_skip``, ``remember``, ``metadata``); ``task_timeout`` (or
+    ``CLOUDLEASE_TASK_TIMEOUT``) caps the lease, counted from the call.
+    """
+    guard = make_guard(**options)
+    name = guard.name
     timeout = task_timeout
     if timeout is None and os.environ.get("CLOUDLEASE_TASK_TIMEOUT"):
         try:
@@ -132,7 +103,7 @@ def job_singleton(
 
         return guard_function(guard, target, call_for)
 
-    return decorate(func) if func is not None else decorate
+    return decorate
 
 
 @dataclass(frozen=True)
@@ -171,52 +142,19 @@ def find_headers(args: Any, kwargs: Any) -> Mapping[str, str] | None:
     return None
 
 
-@overload
-def scheduled(func: F, /) -> F: ...
-
-
-@overload
 def scheduled(
     *,
-    store: LeaseStore | str | None = None,
-    name: str | None = None,
-    ttl: Duration = 60.0,
-    wait: Duration | None = None,
-    skipped: Any = None,
-    raise_on_skip: bool = False,
-    remember: Duration = timedelta(days=1),
     headers: Callable[[Any, Any], Mapping[str, str] | None] = find_headers,
-) -> Callable[[F], F]: ...
-
-
-def scheduled(
-    func: F | None = None,
-    /,
-    *,
-    store: LeaseStore | str | None = None,
-    name: str | None = None,
-    ttl: Duration = 60.0,
-    wait: Duration | None = None,
-    skipped: Any = None,
-    raise_on_skip: bool = False,
-    remember: Duration = timedelta(days=1),
-    headers: Callable[[Any, Any], Mapping[str, str] | None] = find_headers,
-) -> F | Callable[[F], F]:
+    **options: Unpack[GuardOptions],
+) -> Callable[[F], F]:
     """Run a Cloud Scheduler-triggered handler once per scheduled time.
 
-    The lease name is ``name`` (default: the scheduler job's name, else the function's
-    qualified name) plus the schedule time. A request without the scheduler's headers is
-    refused with ConfigError before anything is acquired.
+    Takes ``single_runner``'s options. The lease name is ``name`` (default: the scheduler
+    job's name, else the function's qualified name) plus the schedule time. A request without
+    the scheduler's headers is refused with ConfigError before anything is acquired.
     """
-    guard = make_guard(
-        store=store,
-        name=name,
-        ttl=ttl,
-        wait=wait,
-        skipped=skipped,
-        raise_on_skip=raise_on_skip,
-        remember=remember,
-    )
+    guard = make_guard(**options)
+    name = guard.name
 
     def decorate(target: F) -> F:
         fallback = default_name(target)
@@ -236,4 +174,4 @@ def scheduled(
 
         return guard_function(guard, target, call_for)
 
-    return decorate(func) if func is not None else decorate
+    return decorate

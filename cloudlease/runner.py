@@ -26,7 +26,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
 
 from cloudlease._validation import Duration, check_name, to_seconds
 from cloudlease.errors import ConfigError, LeaseHeld, LeaseLost, RunSkipped
@@ -34,6 +34,9 @@ from cloudlease.records import LeaseRecord
 from cloudlease.store import LeaseStore, default_holder_id
 from cloudlease.tenure import HeldLease, Tenure, TimingPolicy
 from cloudlease.ticks import Every, done_metadata, every, is_done, sanitize, tick_id
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 log = logging.getLogger("cloudlease")
 
@@ -253,22 +256,42 @@ async def run_guarded_async(
     return result
 
 
+class GuardOptions(TypedDict, total=False):
+    """The options every guarding decorator takes (``single_runner`` documents each)."""
+
+    store: LeaseStore | str | None
+    name: str | None
+    ttl: Duration
+    wait: Duration | None
+    skipped: Any
+    raise_on_skip: bool
+    remember: Duration
+    metadata: Mapping[str, Any] | None
+
+
+class RunnerOptions(GuardOptions, total=False):
+    """``single_runner``'s options: the adapters supply holder and tick per call instead."""
+
+    holder: str | None
+    pass_lease: bool
+    tick: TickSource | Every | None
+
+
 def make_guard(
     *,
-    store: LeaseStore | str | None,
-    name: str | None,
-    ttl: Duration,
-    wait: Duration | None,
-    skipped: Any,
-    raise_on_skip: bool,
-    remember: Duration,
+    store: LeaseStore | str | None = None,
+    name: str | None = None,
+    ttl: Duration = 60.0,
+    wait: Duration | None = None,
+    skipped: Any = None,
+    raise_on_skip: bool = False,
+    remember: Duration = timedelta(days=1),
+    metadata: Mapping[str, Any] | None = None,
     holder: str | None = None,
     pass_lease: bool = False,
     tick: TickSource | Every | None = None,
-    metadata: Mapping[str, Any] | None = None,
 ) -> Guard:
-    """Check the decorator's options once, at decoration time (adapters leave the last four
-    at their defaults: they supply holder and tick per call)."""
+    """Check a decorator's options once, at decoration time: the one place of their defaults."""
     where = {"lease": name, "store": store if isinstance(store, str) else None}
     if name is not None:
         check_name(name)
@@ -284,17 +307,17 @@ def make_guard(
     if store is not None and not isinstance(store, str) and not hasattr(store, "acquire"):
         raise ConfigError(f"store must be a store object or a URL, got {store!r}", lease=name)
     return Guard(
-        store,
-        name,
-        ttl_s,
-        wait_s,
-        skipped,
-        raise_on_skip,
-        holder,
-        pass_lease,
-        tick,
-        remember_s,
-        metadata,
+        store=store,
+        name=name,
+        ttl=ttl_s,
+        wait=wait_s,
+        skipped=skipped,
+        raise_on_skip=raise_on_skip,
+        holder=holder,
+        pass_lease=pass_lease,
+        tick=tick,
+        remember=remember_s,
+        metadata=metadata,
     )
 
 
@@ -303,61 +326,29 @@ def single_runner(func: F, /) -> F: ...
 
 
 @overload
-def single_runner(
-    *,
-    store: LeaseStore | str | None = None,
-    name: str | None = None,
-    ttl: Duration = 60.0,
-    wait: Duration | None = None,
-    skipped: Any = None,
-    raise_on_skip: bool = False,
-    holder: str | None = None,
-    pass_lease: bool = False,
-    tick: TickSource | Every | None = None,
-    remember: Duration = timedelta(days=1),
-    metadata: Mapping[str, Any] | None = None,
-) -> Callable[[F], F]: ...
+def single_runner(**options: Unpack[RunnerOptions]) -> Callable[[F], F]: ...
 
 
 def single_runner(
-    func: F | None = None,
-    /,
-    *,
-    store: LeaseStore | str | None = None,
-    name: str | None = None,
-    ttl: Duration = 60.0,
-    wait: Duration | None = None,
-    skipped: Any = None,
-    raise_on_skip: bool = False,
-    holder: str | None = None,
-    pass_lease: bool = False,
-    tick: TickSource | Every | None = None,
-    remember: Duration = timedelta(days=1),
-    metadata: Mapping[str, Any] | None = None,
+    func: F | None = None, /, **options: Unpack[RunnerOptions]
 ) -> F | Callable[[F], F]:
     """Run the decorated function (sync or ``async def``) only if this caller wins the lease.
 
-    ``store`` is a store or a URL (default ``$CLOUDLEASE_STORE``, opened on first call);
-    ``name`` defaults to the function's qualified name. A caller that loses returns
-    ``skipped`` (None) or, with ``raise_on_skip``, raises RunSkipped; ``wait`` seconds makes it
-    wait instead. While the function runs the lease is renewed; the function sees it through
-    ``current_lease()`` (or a ``lease=`` argument with ``pass_lease``), and if it was lost the
-    wrapper raises LeaseLost after the function returns. ``tick`` turns on once-per-tick mode:
-    a callable given the call's arguments, or ``every(period)``.
+    Options (keyword-only, checked at decoration):
+
+    - ``store``: a store or a URL (default ``$CLOUDLEASE_STORE``, opened on first call);
+    - ``name``: the lease name (default: the function's qualified name);
+    - ``ttl``: seconds (60); the lease is renewed every ttl/3 while the function runs;
+    - ``wait``: seconds to wait for the lease instead of skipping (None: skip at once);
+    - ``skipped``: what a call that loses returns (None); ``raise_on_skip`` raises RunSkipped;
+    - ``holder``: the holder id (default ``host:pid:random``); ``metadata``: stored with it;
+    - ``pass_lease``: pass the held lease as ``lease=`` (``current_lease()`` always works);
+    - ``tick``: once-per-tick mode: a callable given the call's arguments, or
+      ``every(period)``; ``remember``: how long a completed tick is remembered (1 day).
+
+    If the lease was lost while the function ran, the wrapper raises LeaseLost after it returns.
     """
-    guard = make_guard(
-        store=store,
-        name=name,
-        ttl=ttl,
-        wait=wait,
-        skipped=skipped,
-        raise_on_skip=raise_on_skip,
-        holder=holder,
-        pass_lease=pass_lease,
-        tick=tick,
-        remember=remember,
-        metadata=metadata,
-    )
+    guard = make_guard(**options)
 
     def decorate(target: F) -> F:
         return guard_function(guard, target)
