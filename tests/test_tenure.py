@@ -1,0 +1,191 @@
+"""The lease lifecycle, once: TimingPolicy's rules and a Tenure driven step by step."""
+
+from __future__ import annotations
+
+import ast
+import logging
+import random
+from pathlib import Path
+
+import pytest
+
+from cloudlease import ConfigError, LeaseHeld, LeaseLost
+from cloudlease.store import Capabilities
+from cloudlease.stores.memory import MemoryStore
+from cloudlease.tenure import Tenure, TimingPolicy
+from cloudlease.testing import FakeClock, FaultyStore
+from cloudlease.ticks import done_metadata, is_done
+
+TTL = 9.0
+
+
+class BlobLikeStore(MemoryStore):
+    """A memory store that declares Azure's limits: 15-120 s asked, at most 60 s granted."""
+
+    capabilities = Capabilities(
+        min_ttl=15.0,
+        max_ttl=120.0,
+        longest_grant=60.0,
+        whole_seconds=True,
+        ttl_rule="blob leases last 15-60 s",
+    )
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def store(clock: FakeClock) -> FaultyStore:
+    return FaultyStore(MemoryStore(clock=clock))
+
+
+def tenure(store: FaultyStore, holder: str = "a", **options: object) -> Tenure:
+    policy = TimingPolicy.for_store(store, lease="job", ttl=TTL)
+    return Tenure(store, "job", policy=policy, holder=holder, **options)  # type: ignore[arg-type]
+
+
+def test_a_ttl_the_store_cannot_grant_is_planned_as_what_it_grants(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = BlobLikeStore(clock=clock)
+    with caplog.at_level(logging.WARNING, logger="cloudlease"):
+        policy = TimingPolicy.for_store(store, lease="job", ttl=90.7)
+    assert policy.ttl == 60.0
+    assert policy.renew_every == 20.0  # a third of what is granted, not of what was asked
+    assert "ttl 90.7s is granted as 60s: blob leases last 15-60 s" in caplog.text
+    held = Tenure(store, "job", policy=policy, holder="a").acquire()
+    assert held.lease.ttl == 60.0
+    assert held.lease.deadline == pytest.approx(clock.monotonic() + 60 - 2.0)
+
+
+@pytest.mark.parametrize(
+    ("ttl", "message"),
+    [
+        (10, "below this store's minimum of 15s: blob leases last 15-60 s"),
+        (121, "above this store's maximum of 120s: blob leases last 15-60 s"),
+    ],
+)
+def test_a_ttl_outside_the_stores_limits_is_refused_naming_the_rule(
+    clock: FakeClock, ttl: float, message: str
+) -> None:
+    with pytest.raises(ConfigError, match=message) as caught:
+        TimingPolicy.for_store(BlobLikeStore(clock=clock), lease="job", ttl=ttl)
+    assert "lease 'job'" in str(caught.value)
+
+
+def test_the_margin_is_a_tenth_of_the_ttl_at_most_2s_unless_configured(store: FaultyStore) -> None:
+    policy = TimingPolicy.for_store(store, lease="job", ttl=TTL)
+    assert policy.margin_for(9.0) == pytest.approx(0.9)
+    assert policy.margin_for(60.0) == 2.0
+    configured = TimingPolicy.for_store(store, lease="job", ttl=TTL, safety_margin=3.0)
+    assert configured.margin_for(60.0) == 3.0
+    assert configured.margin_for(4.0) == 2.0  # never more than half the ttl
+
+
+def test_a_grant_is_stamped_with_the_margin_from_before_its_request(
+    store: FaultyStore, clock: FakeClock
+) -> None:
+    started = clock.monotonic()
+    held = tenure(store).acquire()
+    assert held.lease.started == started
+    assert held.lease.deadline == pytest.approx(started + TTL - 0.9)
+    assert held.remaining() == pytest.approx(TTL - 0.9)
+
+
+def test_campaign_pauses_stretch_by_jitter_and_wake_just_after_the_holders_expiry(
+    store: FaultyStore, clock: FakeClock
+) -> None:
+    policy = TimingPolicy.for_store(store, lease="job", ttl=TTL, retry_every=2.0, jitter=0.25)
+    rng = random.Random(3)
+    free = [policy.campaign_pause(rng) for _ in range(500)]
+    assert min(free) >= 2.0 and max(free) <= 2.5
+    record = store.acquire("job", "other", TTL).record
+    clock.advance(TTL - 0.5)  # the holder's lease ends in 0.5 s
+    soon = [policy.campaign_pause(rng, record, clock.wall_ms()) for _ in range(500)]
+    assert min(soon) > 0.5 and max(soon) <= 0.501 + 0.25 * 2.0
+
+
+def test_driven_step_by_step_it_renews_every_third_then_steps_down_once(
+    store: FaultyStore, clock: FakeClock
+) -> None:
+    lost: list[str | None] = []
+    held = tenure(store, on_lost=lambda t: lost.append(t.reason)).acquire()
+    assert held.next_wakeup() == pytest.approx(clock.monotonic() + TTL / 3)
+    assert held.step() and store.requests["renew"] == 0  # nothing due yet
+    clock.advance(TTL / 3)
+    assert held.step() and store.requests["renew"] == 1
+    store.fail_next("renew", "transient")
+    clock.advance(TTL / 3)
+    assert held.step() and held.is_valid()  # a failed renewal is retried, the lease kept
+    assert held.next_wakeup() == pytest.approx(clock.monotonic() + TTL / 12)
+    store.acquire("job", "a", TTL)  # a re-entry elsewhere bumps the token: ours is stale
+    clock.advance(TTL / 12)
+    assert not held.step()
+    assert lost == [held.reason] and held.reason is not None and "lost" in held.reason
+    with pytest.raises(LeaseLost):
+        held.ensure()
+
+
+def test_a_hard_cap_stops_renewals_and_ends_the_tenure_at_its_deadline(
+    store: FaultyStore, clock: FakeClock
+) -> None:
+    policy = TimingPolicy.for_store(store, lease="job", ttl=TTL, max_duration=5.0)
+    held = Tenure(store, "job", policy=policy, holder="a").acquire()
+    assert held.lease.ttl == 5.0
+    while held.step():
+        clock.advance(max(held.next_wakeup() - clock.monotonic(), 0.001))
+    assert held.reason == "reached its hard deadline (max_duration); stepped down"
+    record = store.get("job")
+    assert record is not None and record.expires_at <= clock.wall_ms() + 500  # never past it
+
+
+def test_release_abandon_and_mark_done_each_end_the_tenure_once(store: FaultyStore) -> None:
+    released = tenure(store).acquire()
+    released.release()
+    released.release()
+    assert store.requests["release"] == 1
+    record = store.get("job")
+    assert record is not None and record.holder == ""
+
+    abandoned = tenure(store).acquire()
+    abandoned.abandon("handed to another invocation")
+    assert abandoned.reason == "handed to another invocation"
+    record = store.get("job")
+    assert record is not None and record.holder == "a"  # left to expire, no request
+
+    done = tenure(store, holder="b")
+    store.force_release("job")
+    done.acquire()
+    now = store.clock.wall_ms()
+    done.mark_done(done_metadata({}, job="job", now_ms=now, remember=60), 60)
+    assert done.reason == "tick done"
+    with pytest.raises(LeaseHeld) as caught:
+        tenure(store, holder="c").acquire()
+    assert caught.value.record is not None and is_done(caught.value.record, now)
+
+
+def test_a_tenure_is_entered_once(store: FaultyStore) -> None:
+    with tenure(store) as held, pytest.raises(ConfigError, match="entered once"):
+        held.__enter__()
+
+
+def test_only_the_lifecycle_module_calls_a_stores_acquire_renew_or_release() -> None:
+    """Outside the stores and tenure.py, no core module changes a lease on its own."""
+    core = Path(__file__).parent.parent / "cloudlease"
+    callers = set()
+    for path in core.rglob("*.py"):
+        relative = path.relative_to(core).as_posix()
+        if relative in ("tenure.py", "store.py") or relative.startswith(("stores/", "testing/")):
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if (
+                isinstance(node, ast.Attribute)
+                and node.attr in ("acquire", "renew", "release")
+                and isinstance(node.value, (ast.Name, ast.Attribute))
+                and (node.value.id if isinstance(node.value, ast.Name) else node.value.attr)
+                in ("store", "_store")
+            ):
+                callers.add(relative)
+    assert callers == set()
