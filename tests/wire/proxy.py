@@ -1,0 +1,494 @@
+"""A small TCP fault proxy between an SDK and an emulator, for faults at the wire.
+
+``FaultProxy(upstream_port)`` listens on a free loopback port and runs its own event loop in a
+background thread; point the SDK at ``proxy.url`` (HTTP/1.1: moto, Azurite) or
+``proxy.address`` (``http2=True``: gRPC to the Firestore emulator). Faults are armed per test
+and fire on the ``nth`` request that ``match`` accepts (counted from when the fault is armed),
+then on the next ``times - 1`` matching requests; a test asserts ``fault.fired`` so a fault that
+never triggered cannot pass silently. Actions:
+
+``drop``          forward the request, wait for the server's whole reply, then close the client's
+                  connection instead of forwarding it: the server applied it, the client never
+                  heard. (HTTP/2: every stream on the channel dies with it.)
+``reset``         the same, but the client's connection is reset (RST, via SO_LINGER 0).
+``reset_request`` reset the client's connection before the request is forwarded: nothing applied.
+``delay``         forward the reply ``seconds`` after the server sent it; ``math.inf`` holds it
+                  until the client gives up (closes, or cancels the HTTP/2 stream).
+``reset_stream``  HTTP/2 only: answer the stream with RST_STREAM(INTERNAL_ERROR) instead of the
+                  server's reply; the connection and its other streams live on.
+
+HTTP/1.1 is parsed only as far as the reply boundary needs (request line, headers,
+Content-Length or chunked bodies; clients here do not pipeline). HTTP/2 is read as frames (a
+9-byte header: length, type, flags, stream id): the connection preface and SETTINGS pass
+through, a request is a client HEADERS block on a new stream, and a matched stream's response
+frames are held until its END_STREAM before the fault acts. HPACK is not decoded: the server's
+SETTINGS are rewritten to a header table size of 0, so the client's encoder (gRPC's sends
+paths as plain literals) repeats the path in every request, and ``Request.target`` finds it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import math
+import re
+import socket
+import struct
+import threading
+from collections.abc import Callable, Coroutine, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, TypeVar
+from urllib.parse import parse_qs, urlsplit
+
+Action = Literal["drop", "reset", "reset_request", "delay", "reset_stream"]
+Match = Callable[["Request"], bool]
+T = TypeVar("T")
+
+PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+_DATA, _HEADERS, _RST_STREAM, _SETTINGS, _WINDOW_UPDATE, _CONTINUATION = 0, 1, 3, 4, 8, 9
+_END_STREAM, _ACK, _END_HEADERS = 0x1, 0x1, 0x4
+_HEADER_TABLE_SIZE = 0x1
+_INTERNAL_ERROR = 0x2
+_GRPC_PATH = re.compile(rb"/[A-Za-z0-9_.]+/[A-Za-z0-9_]+")
+
+
+@dataclass(frozen=True)
+class Request:
+    """One request as the proxy saw it. HTTP/2: ``target`` is the gRPC path, ``raw`` the block."""
+
+    method: str
+    target: str
+    headers: Mapping[str, str] = field(default_factory=dict)  # lower-case names
+    raw: bytes = b""
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+    def query(self, key: str) -> str:
+        return parse_qs(urlsplit(self.target).query).get(key, [""])[0]
+
+
+def anything(request: Request) -> bool:
+    return True
+
+
+def header(name: str, value: str) -> Match:
+    """Requests whose header ``name`` equals ``value``, e.g. X-Amz-Target of UpdateItem."""
+    return lambda request: request.header(name) == value
+
+
+def grpc_method(name: str) -> Match:
+    """gRPC requests to method ``name`` (``Commit``, ``BatchGetDocuments``, ...)."""
+    return lambda request: request.target.rsplit("/", 1)[-1] == name
+
+
+@dataclass
+class Fault:
+    """An armed fault; ``seen`` counts matching requests, ``fired`` the times it acted."""
+
+    action: Action
+    match: Match
+    nth: int = 1
+    times: int = 1
+    seconds: float = 0.0
+    seen: int = 0
+    fired: int = 0
+
+
+class _Closed(Exception):
+    """The proxied connection is over (a fault ended it, or a peer closed)."""
+
+
+class FaultProxy:
+    """A loopback TCP proxy to ``127.0.0.1:upstream_port`` with faults armed per test."""
+
+    def __init__(self, upstream_port: int, *, http2: bool = False, host: str = "127.0.0.1"):
+        self.upstream = (host, upstream_port)
+        self.http2 = http2
+        self.requests: list[Request] = []
+        self._faults: list[Fault] = []
+        self._lock = threading.Lock()
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    # -- control, from the test's thread --------------------------------------------------
+
+    def start(self) -> FaultProxy:
+        self._thread.start()
+        server = self._call(asyncio.start_server(self._accept, "127.0.0.1", 0))
+        self._server = server
+        self.port = server.sockets[0].getsockname()[1]
+        return self
+
+    def stop(self) -> None:
+        """Close the listener and every connection, then end the loop and its thread."""
+
+        async def shutdown() -> None:
+            if self._server is not None:
+                self._server.close()
+            for writer in list(self._writers):
+                _reset(writer)
+            tasks = asyncio.all_tasks() - {asyncio.current_task()}
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+        if self._thread.is_alive():
+            self._call(shutdown())
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join(10)
+        self._loop.close()
+
+    def __enter__(self) -> FaultProxy:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    def arm(
+        self,
+        action: Action,
+        match: Match = anything,
+        *,
+        nth: int = 1,
+        times: int = 1,
+        seconds: float = 0.0,
+    ) -> Fault:
+        """Act on the ``nth`` request ``match`` accepts from now on, and ``times - 1`` more."""
+        if action == "reset_stream" and not self.http2:
+            raise ValueError("reset_stream is an HTTP/2 fault")
+        fault = Fault(action, match, nth=nth, times=times, seconds=seconds)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def disarm(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    def count(self, match: Match = anything) -> int:
+        """How many requests ``match`` accepts among those the proxy has seen."""
+        with self._lock:
+            return sum(1 for request in self.requests if match(request))
+
+    def close_connections(self) -> None:
+        """Reset every open connection now (as a proxy or NAT restarting would)."""
+
+        async def close() -> None:
+            for writer in list(self._writers):
+                _reset(writer)
+
+        self._call(close())
+
+    def _call(self, coroutine: Coroutine[Any, Any, T]) -> T:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(10)
+
+    def _take(self, request: Request) -> Fault | None:
+        with self._lock:
+            self.requests.append(request)
+            for fault in self._faults:
+                if fault.fired < fault.times and fault.match(request):
+                    fault.seen += 1
+                    if fault.seen >= fault.nth:
+                        fault.fired += 1
+                        return fault
+        return None
+
+    # -- connections, on the proxy's loop -------------------------------------------------
+
+    async def _accept(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        self._writers.add(client_w)
+        upstream = _Upstream(self.upstream, self._writers)
+        try:
+            if self.http2:
+                await self._http2(client_r, client_w, *await upstream.connect())
+            else:
+                await self._http1(client_r, client_w, upstream)
+        except (_Closed, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
+            pass
+        finally:
+            self._writers.discard(client_w)
+            client_w.close()
+            upstream.close()
+
+    # HTTP/1.1: one request, then its reply, in turn.
+
+    async def _http1(
+        self,
+        client_r: asyncio.StreamReader,
+        client_w: asyncio.StreamWriter,
+        upstream: _Upstream,
+    ) -> None:
+        while True:
+            head = await client_r.readuntil(b"\r\n\r\n")
+            line, headers = _parse_head(head)
+            method, target = line.split(" ")[:2]
+            body = await _read_body(client_r, headers, bodyless=False)
+            fault = self._take(Request(method, target, headers, head))
+            if fault is not None and fault.action == "reset_request":
+                _reset(client_w)
+                raise _Closed
+            # The server may have closed its idle keep-alive connection meanwhile (Azurite
+            # does after 5 s): reconnect, as the client would have, instead of failing.
+            server_r, server_w = await upstream.connect()
+            server_w.write(head + body)
+            reply = b""
+            while True:  # 1xx replies precede the final one
+                reply_head = await server_r.readuntil(b"\r\n\r\n")
+                status_line, reply_headers = _parse_head(reply_head)
+                status = int(status_line.split(" ")[1])
+                if status >= 200:
+                    break
+                reply += reply_head
+            bodyless = method == "HEAD" or status in (204, 304)
+            reply += reply_head + await _read_body(server_r, reply_headers, bodyless=bodyless)
+            if fault is not None:
+                await self._apply_http1(fault, client_r, client_w)
+            client_w.write(reply)
+            await client_w.drain()
+            if "close" in reply_headers.get("connection", "").lower():
+                raise _Closed
+
+    async def _apply_http1(
+        self, fault: Fault, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter
+    ) -> None:
+        if fault.action == "drop":
+            client_w.close()
+            raise _Closed
+        if fault.action == "reset":
+            _reset(client_w)
+            raise _Closed
+        # delay: the client does not pipeline, so anything it does meanwhile is giving up
+        given_up = asyncio.ensure_future(client_r.read(1))
+        done, _ = await asyncio.wait({given_up}, timeout=_finite(fault.seconds))
+        if done:
+            raise _Closed
+        given_up.cancel()
+
+    # HTTP/2: frames both ways; a matched stream's reply is held until its END_STREAM.
+
+    async def _http2(
+        self,
+        client_r: asyncio.StreamReader,
+        client_w: asyncio.StreamWriter,
+        server_r: asyncio.StreamReader,
+        server_w: asyncio.StreamWriter,
+    ) -> None:
+        server_w.write(await client_r.readexactly(len(PREFACE)))
+        held: dict[int, _Held] = {}
+        upstream = asyncio.ensure_future(self._h2_requests(client_r, client_w, server_w, held))
+        downstream = asyncio.ensure_future(self._h2_replies(server_r, client_w, server_w, held))
+        try:
+            await asyncio.wait({upstream, downstream}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (upstream, downstream, *(h.task for h in held.values() if h.task)):
+                task.cancel()
+            for task in (upstream, downstream):
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+
+    async def _h2_requests(
+        self,
+        client_r: asyncio.StreamReader,
+        client_w: asyncio.StreamWriter,
+        server_w: asyncio.StreamWriter,
+        held: dict[int, _Held],
+    ) -> None:
+        opened: set[int] = set()
+        while True:
+            kind, flags, stream, frame = await _read_frame(client_r)
+            if kind == _HEADERS and stream not in opened:
+                opened.add(stream)
+                frames, block = [frame], _payload(frame)
+                while not flags & _END_HEADERS:
+                    _, flags, _, more = await _read_frame(client_r)
+                    frames.append(more)
+                    block += _payload(more)
+                found = _GRPC_PATH.search(block)
+                path = found.group().decode() if found else ""
+                fault = self._take(Request("POST", path, {}, block))
+                if fault is not None and fault.action == "reset_request":
+                    _reset(client_w)
+                    raise _Closed
+                if fault is not None:
+                    held[stream] = _Held(fault)
+                frame = b"".join(frames)
+            elif kind == _RST_STREAM and stream in held:
+                held.pop(stream).cancel(server_w)  # the client gave up on a held reply
+            server_w.write(frame)
+
+    async def _h2_replies(
+        self,
+        server_r: asyncio.StreamReader,
+        client_w: asyncio.StreamWriter,
+        server_w: asyncio.StreamWriter,
+        held: dict[int, _Held],
+    ) -> None:
+        while True:
+            kind, flags, stream, frame = await _read_frame(server_r)
+            if kind == _SETTINGS and not flags & _ACK:
+                frame = _no_header_table(frame)
+            hold = held.get(stream)
+            if hold is None or hold.task is not None:
+                client_w.write(frame)
+                continue
+            hold.frames.append(frame)
+            if kind == _HEADERS and flags & _END_STREAM:
+                hold.ending = True
+            if not (
+                (kind == _DATA and flags & _END_STREAM)
+                or kind == _RST_STREAM
+                or (hold.ending and kind in (_HEADERS, _CONTINUATION) and flags & _END_HEADERS)
+            ):
+                continue
+            action = hold.fault.action  # the whole reply is in: the fault acts now
+            if action == "drop":
+                client_w.close()
+                raise _Closed
+            if action == "reset":
+                _reset(client_w)
+                raise _Closed
+            if action == "reset_stream":
+                held.pop(stream).cancel(server_w)
+                client_w.write(_frame(_RST_STREAM, 0, stream, struct.pack(">I", _INTERNAL_ERROR)))
+            else:
+                hold.task = asyncio.ensure_future(hold.release_later(client_w, held, stream))
+
+
+class _Upstream:
+    """The proxy's connection to the server, (re)opened when a request needs it."""
+
+    def __init__(self, address: tuple[str, int], writers: set[asyncio.StreamWriter]) -> None:
+        self.address = address
+        self.writers = writers
+        self.pair: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
+
+    async def connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        if self.pair is not None and (self.pair[0].at_eof() or self.pair[1].is_closing()):
+            self.close()
+        if self.pair is None:
+            self.pair = await asyncio.open_connection(*self.address)
+            self.writers.add(self.pair[1])
+        return self.pair
+
+    def close(self) -> None:
+        if self.pair is not None:
+            self.writers.discard(self.pair[1])
+            self.pair[1].close()
+            self.pair = None
+
+
+@dataclass
+class _Held:
+    """The reply frames of one matched HTTP/2 stream, held until the fault acts."""
+
+    fault: Fault
+    frames: list[bytes] = field(default_factory=list)
+    ending: bool = False
+    task: asyncio.Future[None] | None = None
+
+    def cancel(self, server_w: asyncio.StreamWriter) -> None:
+        """Drop the held frames; give the server back the flow-control window they used."""
+        if self.task is not None:
+            self.task.cancel()
+        used = sum(len(f) - 9 for f in self.frames if f[3] == _DATA)
+        if used:
+            server_w.write(_frame(_WINDOW_UPDATE, 0, 0, struct.pack(">I", used)))
+        self.frames.clear()
+
+    async def release_later(
+        self, client_w: asyncio.StreamWriter, held: dict[int, _Held], stream: int
+    ) -> None:
+        if math.isinf(self.fault.seconds):
+            await asyncio.get_running_loop().create_future()  # until the client cancels
+        await asyncio.sleep(self.fault.seconds)
+        if held.get(stream) is self:
+            del held[stream]
+            client_w.write(b"".join(self.frames))
+
+
+# -- wire helpers ---------------------------------------------------------------------------
+
+
+def _finite(seconds: float) -> float | None:
+    return None if math.isinf(seconds) else seconds
+
+
+def _reset(writer: asyncio.StreamWriter) -> None:
+    """Close with RST instead of FIN: SO_LINGER on, zero timeout, then abort."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None:
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    writer.transport.abort()
+
+
+def _parse_head(head: bytes) -> tuple[str, dict[str, str]]:
+    """The first line and the headers (lower-case names) of an HTTP/1.1 message head."""
+    lines = head.decode("latin-1").split("\r\n")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if ":" in line:
+            name, value = line.split(":", 1)
+            headers[name.strip().lower()] = value.strip()
+    return lines[0], headers
+
+
+async def _read_body(
+    reader: asyncio.StreamReader, headers: Mapping[str, str], bodyless: bool
+) -> bytes:
+    """The raw bytes of a message body: chunked, Content-Length, or (replies) up to EOF."""
+    if bodyless:
+        return b""
+    if "chunked" in headers.get("transfer-encoding", "").lower():
+        body = b""
+        while True:
+            line = await reader.readuntil(b"\r\n")
+            body += line
+            size = int(line.split(b";")[0], 16)
+            if size == 0:  # trailers, then an empty line
+                while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
+                    body += line
+                return body + line
+            body += await reader.readexactly(size + 2)
+    if "content-length" in headers:
+        return await reader.readexactly(int(headers["content-length"]))
+    return b""
+
+
+async def _read_frame(reader: asyncio.StreamReader) -> tuple[int, int, int, bytes]:
+    """One HTTP/2 frame: (type, flags, stream id, the frame's bytes, header included)."""
+    head = await reader.readexactly(9)
+    length = int.from_bytes(head[:3], "big")
+    stream = int.from_bytes(head[5:9], "big") & 0x7FFFFFFF
+    return head[3], head[4], stream, head + await reader.readexactly(length)
+
+
+def _frame(kind: int, flags: int, stream: int, payload: bytes) -> bytes:
+    return (
+        len(payload).to_bytes(3, "big") + bytes((kind, flags)) + struct.pack(">I", stream) + payload
+    )
+
+
+def _payload(frame: bytes) -> bytes:
+    return frame[9:]
+
+
+def _no_header_table(frame: bytes) -> bytes:
+    """The server's SETTINGS with SETTINGS_HEADER_TABLE_SIZE = 0 (see the module docstring)."""
+    payload = frame[9:]
+    settings = [struct.unpack(">HI", payload[i : i + 6]) for i in range(0, len(payload), 6)]
+    settings = [(key, value) for key, value in settings if key != _HEADER_TABLE_SIZE]
+    settings.append((_HEADER_TABLE_SIZE, 0))
+    return _frame(_SETTINGS, frame[4], 0, b"".join(struct.pack(">HI", *s) for s in settings))
