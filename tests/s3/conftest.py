@@ -1,0 +1,74 @@
+"""Fixtures: moto servers on loopback (the DynamoDB tests' own), test credentials, fresh buckets."""
+
+from __future__ import annotations
+
+import itertools
+import os
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from cloudlease_s3 import S3Store
+from tests.dynamodb.conftest import (  # noqa: F401
+    REGION,
+    aws_test_env,
+    locked_endpoint,
+    moto_endpoint,
+    session,
+)
+
+_buckets = itertools.count()
+StoreMaker = Callable[..., S3Store]
+
+
+def new_bucket_name(prefix: str = "leases") -> str:
+    return f"{prefix}-{os.getpid()}-{next(_buckets)}"
+
+
+def client(endpoint: str | None) -> Any:
+    """A plain boto3 S3 client (botocore's own retries off, as the store's)."""
+    from botocore.config import Config
+
+    return session().client(
+        "s3",
+        region_name=REGION,
+        endpoint_url=endpoint,
+        config=Config(retries={"total_max_attempts": 1, "mode": "standard"}),
+    )
+
+
+def create_bucket(endpoint: str | None, name: str | None = None) -> str:
+    """A fresh bucket, created through the store's own init."""
+    bucket = name or new_bucket_name()
+    store = S3Store(bucket, region=REGION, endpoint_url=endpoint, session=session())
+    store.init(create_bucket=True)
+    store.close()
+    return bucket
+
+
+def maker(endpoint: str | None, bucket: str, prefix: str = "leases/") -> StoreMaker:
+    def make(**options: Any) -> S3Store:
+        options.setdefault("region", REGION)
+        options.setdefault("endpoint_url", endpoint)
+        options.setdefault("session", session())
+        return S3Store(bucket, prefix, **options)
+
+    return make
+
+
+@pytest.fixture
+def bucket(moto_endpoint: str) -> str:
+    return create_bucket(moto_endpoint)
+
+
+@pytest.fixture
+def make_http_store(moto_endpoint: str, bucket: str) -> StoreMaker:
+    """``make(**options)`` -> a store on a bucket of its own on the threaded moto server."""
+    return maker(moto_endpoint, bucket)
+
+
+@pytest.fixture
+def make_locked_store(locked_endpoint: str) -> StoreMaker:
+    """The same on moto behind one lock: for tests where requests race."""
+    return maker(locked_endpoint, create_bucket(locked_endpoint))
