@@ -50,7 +50,8 @@ class FencedSink:
             )
             self._db.execute("COMMIT")
         except BaseException:
-            self._db.execute("ROLLBACK")
+            if self._db.in_transaction:  # not after a COMMIT that landed (e.g. SIGTERM just after)
+                self._db.execute("ROLLBACK")
             raise
         return accepted
 

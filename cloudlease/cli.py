@@ -1,21 +1,14 @@
-"""The ``cloudlease`` command: run | status | release | init | demo.
-
-Exit codes: the child's code for ``run`` (128+N when a signal N ended it), 75 (EX_TEMPFAIL)
-when the lease is held elsewhere, 2 for bad input, 69 (EX_UNAVAILABLE) when the store cannot
-serve, 1 for other errors.
-"""
+"""The ``cloudlease`` command: run | check | status | release | init | demo."""
 
 from __future__ import annotations
 
 import argparse
 import json
 import os
-import signal
-import subprocess
+import shutil
 import sys
-import threading
+import time
 from collections.abc import Sequence
-from types import FrameType
 from typing import Any
 
 from cloudlease.errors import (
@@ -28,15 +21,26 @@ from cloudlease.errors import (
 from cloudlease.lease import LeaseRecord
 
 EX_TEMPFAIL = 75
+EX_LEASE_LOST = 76  # = cloudlease.supervise.EX_LEASE_LOST (not imported: keep `status` light)
 EX_UNAVAILABLE = 69
 EX_USAGE = 2
-_FORWARDED = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
+EXIT_CODES = f"""exit codes:
+  0 / N    run: the command's own exit code (128+N when signal N ended it)
+  {EX_TEMPFAIL}       run: the lease is held elsewhere (--skip-exit-code changes it)
+  {EX_LEASE_LOST}       run: the lease was lost while the command ran, and the command was stopped;
+           check: the lease is not held (or not for --min-remaining seconds)
+  127      run: the command could not be started
+  {EX_USAGE}        bad input: a usage error, refused before any request
+  {EX_UNAVAILABLE}       the store cannot serve (unreachable, throttled, missing table, no access)
+  1        any other error"""
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cloudlease",
         description="Elect a single runner on a store you already have.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -50,9 +54,15 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser(
         "run",
         help="run a command only while holding a lease (like flock(1) for the cloud)",
-        description="Run CMD while holding the lease; renew while it runs; stop it if the "
-        "lease is lost. The child finds CLOUDLEASE_LEASE, CLOUDLEASE_HOLDER, CLOUDLEASE_TOKEN "
-        "and CLOUDLEASE_DEADLINE (epoch ms, of the first grant) in its environment.",
+        description="Run CMD while holding the lease; renew while it runs. CMD runs in its own "
+        "process group, which is stopped as a whole (TERM, then KILL before the lease's local "
+        "deadline) when the lease is lost or this supervisor dies. The child finds "
+        "CLOUDLEASE_LEASE, CLOUDLEASE_HOLDER, CLOUDLEASE_TOKEN (fence writes with it), "
+        "CLOUDLEASE_DEADLINE (epoch ms, the first grant's local deadline) and "
+        "CLOUDLEASE_DEADLINE_FILE (rewritten on every renewal; `cloudlease check` reads it) in "
+        "its environment.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     with_store(run)
     run.add_argument("--lease", required=True, help="lease name")
@@ -79,9 +89,23 @@ def _parser() -> argparse.ArgumentParser:
         "--grace",
         type=float,
         default=10.0,
-        help="seconds between SIGTERM and SIGKILL when the lease is lost (10)",
+        help="seconds between SIGTERM and SIGKILL when the command must stop (10); never "
+        "past the lease's local deadline",
     )
     run.add_argument("cmd", nargs=argparse.REMAINDER, help="-- CMD ARGS...")
+
+    check = commands.add_parser(
+        "check",
+        help=f"inside `cloudlease run`: exit 0 while the lease is held, {EX_LEASE_LOST} if not",
+        description="For a command run by `cloudlease run`: is the lease still held (for at "
+        "least --min-remaining seconds)? Reads $CLOUDLEASE_DEADLINE_FILE, which the supervisor "
+        "rewrites on every renewal; a frozen or dead supervisor stops rewriting it, so the "
+        "check fails once the last deadline passes. Prints the token and the seconds left.",
+    )
+    check.add_argument(
+        "--min-remaining", type=float, default=0.0, metavar="S", help="seconds needed (0)"
+    )
+    check.add_argument("--file", help="the deadline file (default: $CLOUDLEASE_DEADLINE_FILE)")
 
     status = commands.add_parser("status", help="show who holds which lease")
     with_store(status)
@@ -111,7 +135,13 @@ def main(argv: Sequence[str] | None = None) -> int:
             from cloudlease.demo import run_demo
 
             return run_demo(workers=args.workers, ttl=args.ttl)
-        handler = {"run": _run, "status": _status, "release": _release, "init": _init}
+        handler = {
+            "run": _run,
+            "check": _check,
+            "status": _status,
+            "release": _release,
+            "init": _init,
+        }
         return handler[args.command](args)
     except ConfigError as exc:
         print(f"cloudlease: {exc}", file=sys.stderr)
@@ -149,32 +179,45 @@ def _metadata(text: str | None, lease: str, store: str) -> dict[str, Any] | None
 
 
 def _run(args: argparse.Namespace) -> int:
+    from cloudlease._validation import to_seconds
     from cloudlease.keeper import hold
+    from cloudlease.supervise import supervise
 
     cmd = args.cmd[1:] if args.cmd[:1] == ["--"] else args.cmd
     if not cmd:
         raise ConfigError("no command given: cloudlease run --lease NAME -- CMD ARGS...")
-    if args.grace < 0:
-        raise ConfigError(f"--grace must be >= 0 seconds, got {args.grace}")
     store = _open(args)
     try:
-        with hold(
+        where = {"lease": args.lease, "store": store.url}
+        grace = to_seconds(args.grace, what="--grace", allow_zero=True, **where)
+        if not 0 <= args.skip_exit_code <= 255:
+            raise ConfigError(
+                f"--skip-exit-code {args.skip_exit_code} is not an exit code: use 0-255",
+                **where,
+            )
+        if shutil.which(cmd[0]) is None:
+            raise ConfigError(
+                f"cannot run {cmd[0]!r}: no such executable file (give a path, or a name on "
+                "PATH, with execute permission); nothing was acquired",
+                **where,
+            )
+        held = hold(  # checks name, ttl (bounds per store), wait, holder: before any request
             store,
             args.lease,
             ttl=args.ttl,
             wait=args.wait,
             holder=args.holder,
             metadata=_metadata(args.metadata, args.lease, store.url),
-        ) as held:
-            deadline_ms = store.clock.wall_ms() + int(held.remaining() * 1000)
+        )
+        with held:
             env = dict(
                 os.environ,
                 CLOUDLEASE_LEASE=held.name,
                 CLOUDLEASE_HOLDER=held.holder,
                 CLOUDLEASE_TOKEN=str(held.token),
-                CLOUDLEASE_DEADLINE=str(deadline_ms),
+                CLOUDLEASE_DEADLINE=str(store.clock.wall_ms() + int(held.remaining() * 1000)),
             )
-            return _supervise(cmd, env, held.lost, args.grace, held)
+            return supervise(held, cmd, env, grace).code
     except LeaseHeld as exc:
         record = exc.record
         holder = record.holder if record else "someone else"
@@ -189,37 +232,32 @@ def _run(args: argparse.Namespace) -> int:
         store.close()
 
 
-def _supervise(
-    cmd: list[str], env: dict[str, str], lost: threading.Event, grace: float, held: Any
-) -> int:
-    """Run the child, forwarding signals; stop it (TERM, then KILL) if the lease is lost."""
-    try:
-        child = subprocess.Popen(cmd, env=env)
-    except OSError as exc:
-        raise ConfigError(f"cannot start {cmd[0]!r}: {exc}") from None
+def _check(args: argparse.Namespace) -> int:
+    from cloudlease.supervise import DEADLINE_FILE_ENV, read_deadline_file
 
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        child.send_signal(signum)
-
-    previous = {sig: signal.signal(sig, forward) for sig in _FORWARDED}
+    path = args.file or os.environ.get(DEADLINE_FILE_ENV)
+    if not path:
+        raise ConfigError(
+            f"no deadline file: run this inside `cloudlease run` (which sets {DEADLINE_FILE_ENV})"
+            " or pass --file"
+        )
     try:
-        while child.poll() is None:
-            if lost.wait(0.05):
-                print(
-                    f"cloudlease: lease {held.name!r} lost ({held.reason}); stopping the command",
-                    file=sys.stderr,
-                )
-                child.terminate()
-                try:
-                    child.wait(grace)
-                except subprocess.TimeoutExpired:
-                    child.kill()
-                break
-        code = child.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 128 - code if code < 0 else code
+        state = read_deadline_file(path)
+    except (OSError, ValueError) as exc:
+        print(f"cloudlease: not held: the supervisor's file is gone ({exc})", file=sys.stderr)
+        return EX_LEASE_LOST
+    left = (int(str(state.get("deadline_ms", 0))) - time.time() * 1000) / 1000
+    lease, token = state.get("lease"), state.get("token")
+    if state.get("held") is not True or left <= args.min_remaining:
+        why = "lost" if state.get("held") is not True else f"{max(left, 0):.3f}s left"
+        print(
+            f"cloudlease: lease {lease!r} is not held for {args.min_remaining:g}s more "
+            f"(token {token}: {why}); stop acting",
+            file=sys.stderr,
+        )
+        return EX_LEASE_LOST
+    print(f"{token} {left:.3f}")
+    return 0
 
 
 def _expires_in(record: LeaseRecord, now_ms: int) -> str:

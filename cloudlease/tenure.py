@@ -36,6 +36,12 @@ log = logging.getLogger("cloudlease")
 FOREVER = math.inf
 #: The default safety margin: a tenth of the ttl, at most this many seconds.
 DEFAULT_MARGIN_CAP = 2.0
+#: Bounds on a held lease's ttl, on every store (a store may bound it further; Azure: 15-120 s).
+#: Below the minimum a renewal every ttl/3 cannot keep up with a store's latency; above the
+#: maximum a crashed holder would block the lease for longer than any job needs: a long job
+#: renews its lease, it does not need a long ttl.
+MIN_TENURE_TTL = 0.5
+MAX_TENURE_TTL = 86_400.0
 
 
 @dataclass(frozen=True)
@@ -78,6 +84,14 @@ class TimingPolicy:
         if max_duration is not None:
             cap = to_seconds(max_duration, what="max_duration", lease=lease, store=store.url)
             requested = min(requested, cap)
+        if not MIN_TENURE_TTL <= requested <= MAX_TENURE_TTL:
+            raise ConfigError(
+                f"ttl {requested:g}s is outside {MIN_TENURE_TTL:g}-{MAX_TENURE_TTL:g}s, the bounds "
+                "of a held lease (shorter cannot be renewed in time; longer would block the lease "
+                "for that long after a crash): a long job renews its lease, it does not need a "
+                "long ttl",
+                **where,
+            )
         granted = store.capabilities.check_ttl(requested, lease=lease, store=store.url)
         if granted < requested:
             log.warning(

@@ -122,7 +122,7 @@ def test_run_stops_the_child_when_the_lease_is_lost(url: str, store: SQLiteStore
         code = child.wait(20)
     finally:
         child.kill()
-    assert code == 128 + signal.SIGTERM
+    assert code == 76  # the documented "lease lost" code, whatever the command returned
     assert child.stderr is not None
     assert "lost" in child.stderr.read()
     record = store.get("nightly")
@@ -229,6 +229,17 @@ def test_store_comes_from_cloudlease_store_when_not_given(url: str, store: SQLit
             "JSON object",
         ),
         (["status"], "no store"),
+        (["run", "--store", "memory://", "--lease", "j", "--ttl", "1e12", "--", "true"], "ttl"),
+        (["run", "--store", "memory://", "--lease", "j", "--ttl", "1e9", "--", "true"], "ttl"),
+        (["run", "--store", "memory://", "--lease", "j", "--ttl", "1e300", "--", "true"], "ttl"),
+        (["run", "--store", "memory://", "--lease", "j", "--ttl", "0.001", "--", "true"], "ttl"),
+        (["run", "--store", "memory://", "--lease", "j", "--grace", "nan", "--", "true"], "grace"),
+        (
+            ["run", "--store", "memory://", "--lease", "j", "--skip-exit-code", "300", "--", "true"],
+            "0-255",
+        ),
+        (["run", "--store", "memory://", "--lease", "j", "--", "no-such-cmd-x"], "cannot run"),
+        (["check", "--file", ""], "no deadline file"),
     ],
 )
 def test_bad_input_exits_2_with_one_clear_line(args: list[str], expected: str) -> None:
@@ -237,6 +248,18 @@ def test_bad_input_exits_2_with_one_clear_line(args: list[str], expected: str) -
     assert result.returncode == 2, result.stderr
     assert expected in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_a_command_that_cannot_run_is_refused_before_anything_is_acquired(
+    tmp_path: Path, url: str, store: SQLiteStore
+) -> None:
+    script = tmp_path / "job.sh"
+    script.write_text("#!/bin/sh\necho hi\n")
+    script.chmod(0o644)  # not executable
+    result = cli("run", "--store", url, "--lease", "job", "--", str(script))
+    assert result.returncode == 2, result.stderr
+    assert "cannot run" in result.stderr and "nothing was acquired" in result.stderr
+    assert store.get("job") is None
 
 
 def test_missing_directory_exits_69_with_the_fix(tmp_path: Path) -> None:
