@@ -217,6 +217,8 @@ class FaultProxy:
                 await self._http1(client_r, client_w, upstream)
         except (_Closed, OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError):
             pass
+        except asyncio.CancelledError:
+            pass  # stop() ends every connection: a normal end, not an error to report
         finally:
             self._writers.discard(client_w)
             client_w.close()

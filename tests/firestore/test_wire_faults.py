@@ -1,0 +1,214 @@
+"""Faults at the wire between gRPC and the Firestore emulator: lost replies, resets and delays.
+
+The store builds its own client, pointed at the proxy by FIRESTORE_EMULATOR_HOST as a user's
+would be. The proxy sees HTTP/2 frames: it lets a Commit through, waits for the emulator's
+whole reply, then closes or resets the connection (every stream on the channel dies with it),
+answers RST_STREAM on that stream only, or holds the reply past the call's deadline. The store
+sends each RPC once (``_rpc``: no hidden retries), so a lost Commit is resolved by reading back.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from cloudlease.errors import LeaseHeld, StoreUnavailable
+from cloudlease.tenure import Tenure, TimingPolicy
+from cloudlease.testing import FakeClock
+from cloudlease_firestore import FirestoreStore
+from tests.firestore.conftest import Emulator
+from tests.wire.fixtures import (  # noqa: F401 (fault_proxy is a fixture)
+    ProxyFactory,
+    assert_holds,
+    assert_released,
+    fault_proxy,
+)
+from tests.wire.proxy import Fault, FaultProxy, grpc_method
+
+COMMIT = grpc_method("Commit")
+READ = grpc_method("BatchGetDocuments")
+BEGIN = grpc_method("BeginTransaction")
+ROLLBACK = grpc_method("Rollback")
+#: Seconds: the store's per-call deadline, how long "hold" keeps it waiting. Generous: the
+#: emulator also enforces it, and a commit it gave up on is (rightly) one that did not apply.
+TIMEOUT = 3.0
+#: drop/reset: the connection dies (every stream on it); reset_stream: that stream only;
+#: hold: the reply is held past the call's deadline.
+LOST = ["drop", "reset", "reset_stream", "hold"]
+
+Maker = Callable[..., FirestoreStore]
+
+
+@pytest.fixture
+def proxy(fault_proxy: ProxyFactory, emulator: Emulator) -> FaultProxy:  # noqa: F811
+    return fault_proxy(emulator.host, http2=True)
+
+
+@pytest.fixture
+def make(
+    proxy: FaultProxy, emulator: Emulator, collection: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Maker]:
+    """``make(clock, **options)``: a store that opens its own client, through the proxy."""
+    monkeypatch.setenv("FIRESTORE_EMULATOR_HOST", proxy.address)
+    stores: list[FirestoreStore] = []
+
+    def make_store(clock: FakeClock) -> FirestoreStore:
+        store = FirestoreStore(emulator.project, collection, clock=clock, timeout=TIMEOUT)
+        stores.append(store)
+        store.get("warm-up")  # open the channel (and warm a cold emulator) before any fault
+        proxy.requests.clear()
+        return store
+
+    yield make_store
+    for store in stores:
+        store.close()
+
+
+def lose(proxy: FaultProxy, how: str) -> Fault:
+    """Lose the reply to the next Commit (the emulator applies it)."""
+    if how == "hold":
+        return proxy.arm("delay", COMMIT, seconds=math.inf)
+    return proxy.arm(how, COMMIT)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("how", LOST)
+def test_an_acquire_whose_commit_reply_was_lost_comes_out_acquired(
+    make: Maker, proxy: FaultProxy, how: str
+) -> None:
+    store = make(FakeClock())
+    fault = lose(proxy, how)
+    lease = store.acquire("job", "holder-a", 10)
+    assert fault.fired == 1
+    # begin, read, the lost commit, a rollback (refused: it committed), then one read back
+    assert [proxy.count(m) for m in (BEGIN, READ, COMMIT, ROLLBACK)] == [1, 2, 1, 1]
+    assert_holds(store, lease)
+
+
+@pytest.mark.parametrize("how", LOST)
+def test_a_renewal_whose_commit_reply_was_lost_does_not_end_the_tenure(
+    make: Maker, proxy: FaultProxy, how: str
+) -> None:
+    clock = FakeClock()
+    store = make(clock)
+    policy = TimingPolicy.for_store(store, lease="job", ttl=30)
+    tenure = Tenure(store, "job", policy=policy, holder="holder-a").acquire()
+    first = tenure.lease
+    clock.advance(policy.renew_every)
+    fault = lose(proxy, how)
+    assert tenure.step()
+    assert fault.fired == 1
+    assert not tenure.lost.is_set()
+    assert tenure.token == first.token
+    assert tenure.lease.expires_at == first.expires_at + round(policy.renew_every * 1000)
+    # The read back also learned the document's update_time: the next renewal is one commit.
+    clock.advance(policy.renew_every)
+    proxy.requests.clear()
+    assert tenure.step()
+    assert (proxy.count(), proxy.count(COMMIT)) == (1, 1)
+    assert_holds(store, tenure.lease)
+
+
+@pytest.mark.parametrize("how", LOST)
+def test_a_release_whose_commit_reply_was_lost_leaves_the_record_released(
+    make: Maker, proxy: FaultProxy, how: str
+) -> None:
+    store = make(FakeClock())
+    lease = store.acquire("job", "holder-a", 10)
+    fault = lose(proxy, how)
+    assert store.release(lease) is True
+    assert fault.fired == 1
+    assert_released(store, lease)
+
+
+def test_a_reset_before_the_commit_was_forwarded_applies_nothing(
+    make: Maker, proxy: FaultProxy
+) -> None:
+    clock = FakeClock()
+    store = make(clock)
+    policy = TimingPolicy.for_store(store, lease="job", ttl=30)
+    fault = proxy.arm("reset_request", COMMIT)
+    with pytest.raises(StoreUnavailable, match="did not apply") as raised:
+        store.acquire("job", "holder-a", 10)
+    assert not raised.value.ambiguous  # read back: nothing there, a retry is safe
+    assert store.get("job") is None
+    tenure = Tenure(store, "job", policy=policy, holder="holder-a").acquire()
+    first = tenure.lease
+    clock.advance(policy.renew_every)
+    again = proxy.arm("reset_request", COMMIT)
+    assert tenure.step()  # the renewal did not apply: retried later, the tenure goes on
+    assert fault.fired == again.fired == 1
+    assert not tenure.lost.is_set()
+    assert tenure.lease.expires_at == first.expires_at
+    clock.advance(policy.renew_retry)
+    assert tenure.step()
+    assert tenure.lease.expires_at > first.expires_at
+    assert_holds(store, tenure.lease)
+
+
+def test_closing_the_channel_kills_every_stream_on_it(
+    make: Maker, proxy: FaultProxy, emulator: Emulator, collection: str
+) -> None:
+    """A holder's renewal and a contender's read share one channel; the holder's Commit
+    reply is lost by closing the connection, which also kills the contender's read.
+    (The read is a plain one: a transactional read would lock the document and make the
+    renewal wait for it.)"""
+    clock = FakeClock()
+    holder = make(clock)
+    policy = TimingPolicy.for_store(holder, lease="job", ttl=30)
+    tenure = Tenure(holder, "job", policy=policy, holder="holder-a").acquire()
+    first = tenure.lease
+    contender = FirestoreStore(
+        emulator.project, collection, client=holder.client, clock=clock, timeout=30
+    )
+    held = proxy.arm("delay", READ, seconds=math.inf)  # the contender's read stays in flight
+    outcome: list[BaseException] = []
+
+    def contend() -> None:
+        try:
+            contender.get("job")
+        except BaseException as exc:
+            outcome.append(exc)
+
+    thread = threading.Thread(target=contend)
+    thread.start()
+    wait_for(lambda: held.fired == 1)
+    clock.advance(policy.renew_every)
+    dropped = proxy.arm("drop", COMMIT)
+    assert tenure.step()
+    thread.join(30)
+    assert dropped.fired == 1
+    assert not tenure.lost.is_set()
+    assert tenure.lease.expires_at == first.expires_at + round(policy.renew_every * 1000)
+    # The contender's read died with the channel: retryable, nothing written.
+    (error,) = outcome
+    assert isinstance(error, StoreUnavailable) and not error.ambiguous
+    with pytest.raises(LeaseHeld):
+        contender.acquire("job", "holder-b", 10)
+    assert_holds(holder, tenure.lease)
+
+
+def test_replies_delayed_within_the_deadline_are_plain_successes(
+    make: Maker, proxy: FaultProxy
+) -> None:
+    clock = FakeClock()
+    store = make(clock)
+    fault = proxy.arm("delay", seconds=0.05, times=100)  # every request
+    lease = store.acquire("job", "holder-a", 10)
+    clock.advance(1)
+    renewed = store.renew(lease)
+    assert store.release(renewed) is True
+    # begin, read, commit; commit; commit: no read back, no retry
+    assert proxy.count() == fault.fired == 5
+    assert_released(store, renewed)
+
+
+def wait_for(condition: Callable[[], bool], limit: float = 30.0) -> None:
+    """Poll until ``condition`` holds (``limit`` only guards against a hang)."""
+    give_up = time.monotonic() + limit
+    while not condition():
+        assert time.monotonic() < give_up, "the proxy never saw the expected request"
+        time.sleep(0.01)
