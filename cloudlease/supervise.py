@@ -139,14 +139,16 @@ def _watch(
     lost = False
     backstop = math.inf  # monotonic: end the group from here if the watchdog has not by then
     while watchdog.poll() is None:
-        if not lost and tenure.lost.wait(POLL):
+        # A renewal stuck in a slow request cannot mark the loss: the deadline decides too.
+        if not lost and (tenure.lost.wait(POLL) or not tenure.is_valid()):
             lost = True
             deadline.refresh()
             left = max(0.0, tenure.lease.deadline - tenure.store.clock.monotonic())
             grace = min(grace, left)
+            why = tenure.reason or "its local deadline passed while a renewal still waited"
             print(
-                f"cloudlease: lease {tenure.name!r} lost ({tenure.reason}); stopping the "
-                f"command's process group (KILL in {grace:.2f}s)",
+                f"cloudlease: lease {tenure.name!r} lost ({why}); stopping the command's "
+                f"process group (KILL in {grace:.2f}s)",
                 file=sys.stderr,
             )
             channel.sendall(f"stop {grace!r}\n".encode())
