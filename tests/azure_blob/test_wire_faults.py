@@ -16,6 +16,7 @@ import pytest
 from cloudlease.tenure import Tenure, TimingPolicy
 from cloudlease.testing import FakeClock
 from cloudlease_azure_blob import AzureBlobStore
+from cloudlease_azure_blob._client import RETRY_TOTAL
 from tests.azure_blob.azurite import Azurite
 from tests.wire.fixtures import (  # noqa: F401 (fault_proxy is a fixture)
     ProxyFactory,
@@ -81,11 +82,11 @@ def make(proxy: FaultProxy, container: str, monkeypatch: pytest.MonkeyPatch) -> 
     return make_store
 
 
-def lose(proxy: FaultProxy, how: str, step: str) -> Fault:
-    """Lose the reply to the next request of ``step`` (Azurite applies it)."""
+def lose(proxy: FaultProxy, how: str, step: str, times: int = 1) -> Fault:
+    """Lose the replies to the next ``times`` requests of ``step`` (Azurite applies them)."""
     if how == "hold":
-        return proxy.arm("delay", STEPS[step], seconds=math.inf)
-    return proxy.arm("drop" if how == "drop" else "reset", STEPS[step])
+        return proxy.arm("delay", STEPS[step], seconds=math.inf, times=times)
+    return proxy.arm("drop" if how == "drop" else "reset", STEPS[step], times=times)
 
 
 @pytest.mark.parametrize("step", ["create", "lease:acquire", "metadata"])
@@ -175,3 +176,15 @@ def test_replies_delayed_within_the_timeout_are_plain_successes(
     # read, create, take the blob lease, write the record; renew; write, release: no retries
     assert proxy.count() == fault.fired == 7
     assert_released(store, renewed)
+
+
+@pytest.mark.parametrize("how", LOST)
+def test_a_release_whose_every_attempt_lost_its_reply_leaves_no_blob_lease_behind(
+    make: Maker, proxy: FaultProxy, how: str
+) -> None:
+    store = make(FakeClock())
+    lease = store.acquire("job", "holder-a", TTL)
+    fault = lose(proxy, how, "metadata", times=RETRY_TOTAL + 1)  # the SDK's retries too
+    assert store.release(lease) is True  # read back: the record is released
+    assert fault.fired == RETRY_TOTAL + 1
+    assert_released(store, lease)

@@ -248,6 +248,11 @@ class AzureBlobStore(BaseStore):
         except AzureError as exc:
             if not_ours(exc):
                 return False
+            # The holder lets go whatever the write's outcome: give the blob lease back too.
+            # Kept, a write whose replies were all lost (it landed: the record says released)
+            # left the blob leased, refusing every contender until it lapsed (up to 60 s);
+            # a write that did not land leaves a record that, unleased, reads as expired.
+            self.blobs.release_quietly(name, lease_id)
             raise self.blobs.error(exc, name, write=True) from exc
         if not self.blobs.release_quietly(name, lease_id):
             log.warning("cloudlease: %r is released; its blob lease lapses at its ttl", name)
