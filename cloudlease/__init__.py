@@ -36,6 +36,7 @@ _LAZY = {
     "FOREVER": "cloudlease.tenure",
     "Tenure": "cloudlease.tenure",
     "TimingPolicy": "cloudlease.tenure",
+    "release_on_sigterm": "cloudlease.tenure",
     "Fence": "cloudlease.lease",
     "LeaderElector": "cloudlease.elector",
     "open_store": "cloudlease.urls",
@@ -52,7 +53,7 @@ if TYPE_CHECKING:
     from cloudlease.lease import Fence, Lease, LeaseRecord
     from cloudlease.runner import current_lease, single_runner
     from cloudlease.store import BaseStore, Capabilities, LeaseStore, default_holder_id
-    from cloudlease.tenure import FOREVER, HeldLease, Tenure, TimingPolicy
+    from cloudlease.tenure import FOREVER, HeldLease, Tenure, TimingPolicy, release_on_sigterm
     from cloudlease.ticks import every
     from cloudlease.urls import installed_schemes, open_store
 
@@ -98,5 +99,6 @@ __all__ = [
     "hold",
     "installed_schemes",
     "open_store",
+    "release_on_sigterm",
     "single_runner",
 ]

@@ -30,6 +30,8 @@ class LeaderElector:
     leader (keep it short, or start your work on another thread and watch ``held.lost``),
     ``on_lost(held)`` when it stops being leader (lost or resigned), and
     ``on_leader_changed(holder)`` whenever the observed leader changes (None when nobody leads).
+    A leader whose process exits without ``resign()`` releases the lease at interpreter exit
+    (``release_at_exit``; ``cloudlease.release_on_sigterm()`` adds SIGTERM, opt-in).
     """
 
     def __init__(
@@ -47,6 +49,7 @@ class LeaderElector:
         on_lost: Callable[[HeldLease], None] | None = None,
         on_leader_changed: Callable[[str | None], None] | None = None,
         rng: random.Random | None = None,
+        release_at_exit: bool = True,
     ) -> None:
         where = {"lease": name, "store": store.url}
         self.store = store
@@ -65,6 +68,7 @@ class LeaderElector:
         self.on_lost = on_lost
         self.on_leader_changed = on_leader_changed
         self._rng = rng or random.Random()
+        self.release_at_exit = release_at_exit
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._leader: str | None = None
@@ -108,6 +112,7 @@ class LeaderElector:
                 holder=self.holder,
                 metadata=self.metadata,
                 rng=self._rng,
+                release_at_exit=self.release_at_exit,
             )
             try:
                 term.try_acquire()

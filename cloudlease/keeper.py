@@ -29,6 +29,7 @@ def hold(
     renew_every: Duration | None = None,
     on_lost: Callable[[HeldLease], None] | None = None,
     max_duration: Duration | None = None,
+    release_at_exit: bool = True,
 ) -> Tenure:
     """Hold lease ``name`` for the duration of a ``with`` block.
 
@@ -38,11 +39,20 @@ def hold(
     called once and ``held.ensure()`` raises LeaseLost; the block is not interrupted.
     ``max_duration`` caps the lease, renewals included, to that many seconds from now (a
     serverless invocation's remaining time), so a killed caller never blocks the next one
-    past it. Every option is checked here, before any request.
+    past it. A lease still held when the interpreter exits is released then
+    (``release_at_exit``; see also ``release_on_sigterm``). Every option is checked here,
+    before any request.
     """
     policy = TimingPolicy.for_store(
         store, lease=name, ttl=ttl, renew_every=renew_every, max_duration=max_duration
     )
     return Tenure(
-        store, name, policy=policy, holder=holder, metadata=metadata, wait=wait, on_lost=on_lost
+        store,
+        name,
+        policy=policy,
+        holder=holder,
+        metadata=metadata,
+        wait=wait,
+        on_lost=on_lost,
+        release_at_exit=release_at_exit,
     )

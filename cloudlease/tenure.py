@@ -15,10 +15,13 @@ event loop can drive the same rules.
 
 from __future__ import annotations
 
+import atexit
 import logging
 import math
 import random
+import signal
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Any
@@ -187,6 +190,7 @@ class Tenure:
         wait: Duration | None = None,
         on_lost: Callable[[Tenure], None] | None = None,
         rng: random.Random | None = None,
+        release_at_exit: bool = True,
     ) -> None:
         self.store = store
         self.name = check_name(name, store=store.url)
@@ -210,6 +214,7 @@ class Tenure:
             None if policy.max_duration is None else store.clock.monotonic() + policy.max_duration
         )
         self._renewer: RenewalThread | None = None
+        self.release_at_exit = release_at_exit
 
     # -- the handle -------------------------------------------------------------------------
 
@@ -294,6 +299,8 @@ class Tenure:
             )
         self._lease = lease
         self._next_renewal = self.store.clock.monotonic() + self.policy.renew_every
+        if self.release_at_exit:
+            _at_exit.add(self)
         return lease
 
     def pause_after(self, refusal: Exception) -> float:
@@ -435,6 +442,7 @@ class Tenure:
             return False
         self._reason = reason
         self.lost.set()
+        _at_exit.discard(self)
         return True
 
     # -- with -------------------------------------------------------------------------------
@@ -453,3 +461,52 @@ class Tenure:
 
 #: The name users see for the lease a ``hold()`` block, a guarded call or an elector holds.
 HeldLease = Tenure
+
+
+class _AtExit:
+    """The tenures still held that release themselves when the interpreter exits."""
+
+    def __init__(self) -> None:
+        self._tenures: weakref.WeakSet[Tenure] = weakref.WeakSet()
+        self._lock = threading.Lock()
+        self._registered = False
+
+    def add(self, tenure: Tenure) -> None:
+        with self._lock:
+            self._tenures.add(tenure)
+            if not self._registered:
+                atexit.register(self.release_all, "released at interpreter exit")
+                self._registered = True
+
+    def discard(self, tenure: Tenure) -> None:
+        with self._lock:
+            self._tenures.discard(tenure)
+
+    def release_all(self, reason: str) -> None:
+        with self._lock:
+            held = list(self._tenures)
+        for tenure in held:
+            tenure.release(reason)
+
+
+_at_exit = _AtExit()
+
+
+def release_on_sigterm() -> None:
+    """Release every held lease when SIGTERM arrives, then let the handler that was installed
+    before run (or, if there was none, die of SIGTERM as usual). Opt-in, and call it from the
+    main thread after your server installs its own handler: servers such as gunicorn, uvicorn
+    and Cloud Run's shutdown own SIGTERM. Tenures made with ``release_at_exit=False`` (handles
+    detached to cross invocations) are left alone.
+    """
+    previous = signal.getsignal(signal.SIGTERM)
+
+    def on_sigterm(signum: int, frame: Any) -> None:
+        _at_exit.release_all("released on SIGTERM")
+        if callable(previous):
+            previous(signum, frame)
+        elif previous != signal.SIG_IGN:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            signal.raise_signal(signal.SIGTERM)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
