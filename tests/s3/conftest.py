@@ -58,17 +58,25 @@ def maker(endpoint: str | None, bucket: str, prefix: str = "leases/") -> StoreMa
 
 
 @pytest.fixture
-def bucket(moto_endpoint: str) -> str:
-    return create_bucket(moto_endpoint)
+def endpoint(request: pytest.FixtureRequest) -> str:
+    """The threaded moto server of the DynamoDB tests (moto serves S3 too)."""
+    url: str = request.getfixturevalue("moto_endpoint")
+    return url
 
 
 @pytest.fixture
-def make_http_store(moto_endpoint: str, bucket: str) -> StoreMaker:
+def bucket(endpoint: str) -> str:
+    return create_bucket(endpoint)
+
+
+@pytest.fixture
+def make_http_store(endpoint: str, bucket: str) -> StoreMaker:
     """``make(**options)`` -> a store on a bucket of its own on the threaded moto server."""
-    return maker(moto_endpoint, bucket)
+    return maker(endpoint, bucket)
 
 
 @pytest.fixture
-def make_locked_store(locked_endpoint: str) -> StoreMaker:
+def make_locked_store(request: pytest.FixtureRequest) -> StoreMaker:
     """The same on moto behind one lock: for tests where requests race."""
-    return maker(locked_endpoint, create_bucket(locked_endpoint))
+    locked: str = request.getfixturevalue("locked_endpoint")
+    return maker(locked, create_bucket(locked))
