@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import shutil
@@ -121,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
 
     init = commands.add_parser("init", help="create what the store needs (idempotent)")
     with_store(init)
+    init.add_argument(
+        "--create-bucket",
+        action="store_true",
+        help="s3:// and gs:// stores: create the bucket if it is missing (default: only check)",
+    )
 
     demo = commands.add_parser("demo", help="watch an election and a failover on SQLite")
     demo.add_argument("--workers", type=int, default=3)
@@ -332,7 +338,16 @@ def _release(args: argparse.Namespace) -> int:
 def _init(args: argparse.Namespace) -> int:
     store = _open(args)
     try:
-        store.init()
+        if args.create_bucket:  # only bucket stores take it (s3://, gs://)
+            if "create_bucket" not in inspect.signature(store.init).parameters:
+                raise ConfigError(
+                    f"--create-bucket applies to s3:// and gs:// stores only; drop it for "
+                    f"{store.url}",
+                    store=store.url,
+                )
+            store.init(create_bucket=True)
+        else:
+            store.init()
     finally:
         store.close()
     print(f"{store.url} is ready")
