@@ -32,7 +32,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +110,98 @@ class _Sink:
             return accepted
 
 
+@dataclass
+class _Run:
+    """The shared state of one load run, and what each contender does in it."""
+
+    make_store: Callable[[], BaseStore]
+    ttl: float
+    retry_period: float
+    seed: int
+    history: History
+    stop: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    counted: list[FaultyStore] = field(default_factory=list)
+    second_buckets: Counter[int] = field(default_factory=Counter)
+    started: float = field(default_factory=time.monotonic)
+
+    def __post_init__(self) -> None:
+        self.sink = _Sink(self.history)
+
+    def count(self, _op: str) -> None:
+        with self.lock:
+            self.second_buckets[int(time.monotonic() - self.started)] += 1
+
+    def contend(self, index: int) -> None:
+        rng = random.Random(self.seed * 1000 + index)
+        store = _Counting(self.make_store(), on_request=self.count)
+        with self.lock:
+            self.counted.append(store)
+        while not self.stop.is_set():
+            self.one_elector(store, f"c{index}", random.Random(rng.getrandbits(32)), rng)
+
+    def one_elector(
+        self, store: FaultyStore, holder: str, elector_rng: random.Random, rng: random.Random
+    ) -> None:
+        """Campaign with a new elector; lead (fenced writes) for a while; resign."""
+        history, stop, ttl = self.history, self.stop, self.ttl
+        elected, finishing = threading.Event(), threading.Event()
+        open_terms: list[int] = []  # tokens granted to this elector whose end is not logged
+
+        def end_terms() -> None:
+            """Log the end of every open term: always before its lease is let go."""
+            with self.lock:
+                tokens = list(open_terms)
+                open_terms.clear()
+            for token in tokens:
+                history.record(holder, "stopped", token=token)
+
+        def on_elected(held: HeldLease) -> None:
+            history.record(holder, "granted", token=held.token, deadline=held.lease.deadline)
+            with self.lock:
+                open_terms.append(held.token)
+            if finishing.is_set() or stop.is_set():  # won just as this elector is let go
+                end_terms()
+            elected.set()
+
+        elector = LeaderElector(
+            store,
+            LEASE,
+            ttl=ttl,
+            retry_period=self.retry_period,
+            holder=holder,
+            on_elected=on_elected,
+            rng=elector_rng,
+        ).start()
+        while not stop.is_set() and not elected.wait(0.05):
+            pass
+        held = elector.held
+        if elected.is_set() and held is not None:
+            end = time.monotonic() + rng.uniform(0.5, 2.0) * ttl
+            while time.monotonic() < end and not stop.is_set() and held.is_valid():
+                history.record(holder, "claim", token=held.token, deadline=held.lease.deadline)
+                self.sink.write(held.token, holder)
+                stop.wait(ttl / 10)
+        # A term granted from here on is ended by on_elected (it sees ``finishing``), one
+        # granted before is in ``open_terms``: either way its end is logged before it can be
+        # released (the elector's thread runs on_elected before it can release that term).
+        finishing.set()
+        end_terms()
+        elector.resign()
+
+
+class _Counting(FaultyStore):
+    """A store that reports each request (no faults)."""
+
+    def __init__(self, inner: BaseStore, on_request: Callable[[str], None]) -> None:
+        super().__init__(inner)
+        self.on_request = on_request
+
+    def _fault_for(self, op: str) -> Any:
+        self.on_request(op)
+        return super()._fault_for(op)
+
+
 def run_load(
     make_store: Callable[[], BaseStore],
     *,
@@ -120,73 +212,26 @@ def run_load(
     seed: int = 0,
 ) -> LoadResult:
     """Run ``contenders`` electors for ``seconds`` against stores from ``make_store``."""
-    history = History(time.monotonic, seed)
-    sink = _Sink(history)
-    stop = threading.Event()
-    counted: list[FaultyStore] = []
-    second_buckets: Counter[int] = Counter()
-    started = time.monotonic()
-    lock = threading.Lock()
-
-    class Counting(FaultyStore):
-        def _fault_for(self, op: str) -> Any:
-            with lock:
-                second_buckets[int(time.monotonic() - started)] += 1
-            return super()._fault_for(op)
-
-    def contend(index: int) -> None:
-        rng = random.Random(seed * 1000 + index)
-        store = Counting(make_store())
-        with lock:
-            counted.append(store)
-        holder = f"c{index}"
-        while not stop.is_set():
-            elected = threading.Event()
-
-            def on_elected(held: HeldLease, elected: threading.Event = elected) -> None:
-                history.record(holder, "granted", token=held.token, deadline=held.lease.deadline)
-                elected.set()
-
-            elector = LeaderElector(
-                store,
-                LEASE,
-                ttl=ttl,
-                retry_period=retry_period,
-                holder=holder,
-                on_elected=on_elected,
-                rng=random.Random(rng.getrandbits(32)),
-            ).start()
-            while not stop.is_set() and not elected.wait(0.05):
-                pass
-            held = elector.held
-            if elected.is_set() and held is not None:
-                end = time.monotonic() + rng.uniform(0.5, 2.0) * ttl
-                while time.monotonic() < end and not stop.is_set() and held.is_valid():
-                    history.record(holder, "claim", token=held.token, deadline=held.lease.deadline)
-                    sink.write(held.token, holder)
-                    stop.wait(ttl / 10)
-                history.record(holder, "stopped", token=held.token)
-            elector.resign()
-
+    run = _Run(make_store, ttl, retry_period, seed, History(time.monotonic, seed))
     threads = [
-        threading.Thread(target=contend, args=(i,), daemon=True, name=f"load-{i}")
+        threading.Thread(target=run.contend, args=(i,), daemon=True, name=f"load-{i}")
         for i in range(contenders)
     ]
     for thread in threads:
         thread.start()
     time.sleep(seconds)
-    stop.set()
+    run.stop.set()
     for thread in threads:
         thread.join(60)
-    elapsed = time.monotonic() - started
+    elapsed = time.monotonic() - run.started
     requests: Counter[str] = Counter()
-    for store in counted:
+    for store in run.counted:
         requests.update(store.requests)
         store.close()
-    events = list(history.events)
+    events = list(run.history.events)
     writes = [e for e in events if e.kind == "write"]
     return LoadResult(
-        store=counted[0].url if counted else "?",
+        store=run.counted[0].url if run.counted else "?",
         contenders=contenders,
         seconds=elapsed,
         ttl=ttl,
@@ -195,7 +240,7 @@ def run_load(
         tenures=sum(1 for e in events if e.kind == "granted"),
         writes=sum(1 for e in writes if e.ok),
         refused=sum(1 for e in writes if not e.ok),
-        peak_per_second=max(second_buckets.values(), default=0),
+        peak_per_second=max(run.second_buckets.values(), default=0),
         problems=check_single_holder(events) + check_sink(events),
     )
 
