@@ -10,6 +10,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from cloudlease.errors import (
+    ClockSkewed,
     CloudLeaseError,
     ConfigError,
     CorruptRecord,
@@ -76,6 +77,7 @@ __all__ = [
     "BaseStore",
     "Capabilities",
     "Clock",
+    "ClockSkewed",
     "CloudLeaseError",
     "ConfigError",
     "CorruptRecord",

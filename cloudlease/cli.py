@@ -287,6 +287,9 @@ def _status(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps([record.to_json() for record in records], indent=2))
         return 0
+    offset = store.clock_offset.current() if hasattr(store, "clock_offset") else None
+    if offset is not None:
+        print(f"this host's clock vs the store's: {offset}", file=sys.stderr)
     if not records:
         print(f"no leases in {store.url}" + (f" named {args.lease!r}" if args.lease else ""))
         return 0

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cloudlease._validation import Duration, check_holder, check_name
-from cloudlease.errors import LeaseHeld, StoreUnavailable
+from cloudlease.errors import ClockSkewed, LeaseHeld, StoreUnavailable
 from cloudlease.renewal import drive
 from cloudlease.store import LeaseStore, default_holder_id
 from cloudlease.tenure import HeldLease, Tenure, TimingPolicy
@@ -122,6 +122,10 @@ class LeaderElector:
                 continue
             except StoreUnavailable as exc:
                 log.warning("cloudlease: campaign for %r: %s", self.name, exc)
+                clock.wait(self._stop, term.pause_after(exc))
+                continue
+            except ClockSkewed as exc:  # not a leader until the host's clock is fixed
+                log.error("cloudlease: campaign for %r: %s", self.name, exc)
                 clock.wait(self._stop, term.pause_after(exc))
                 continue
             self._lead(term)

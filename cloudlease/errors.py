@@ -93,3 +93,20 @@ class StoreMisconfigured(CloudLeaseError):
 
 class CorruptRecord(StoreMisconfigured):
     """A stored record is not a cloudlease record (wrong types, missing fields)."""
+
+
+class ClockSkewed(StoreMisconfigured):
+    """This client's wall clock is farther from the store's than the clock bound: acquiring
+    would break the guarantees (expiry and tokens are compared across clocks). ``offset_ms`` is
+    the measured offset, store minus local; fix the host's time sync (NTP)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        lease: str | None = None,
+        store: str | None = None,
+        offset_ms: float,
+    ):
+        super().__init__(message, lease=lease, store=store)
+        self.offset_ms = offset_ms

@@ -28,6 +28,7 @@ from cloudlease.clock import SYSTEM_CLOCK, Clock
 from cloudlease.errors import LeaseHeld, LeaseLost, StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.records import AcquireRequest
+from cloudlease.skew import ClockOffset
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,7 @@ class LeaseStore(Protocol):
     capabilities: Capabilities
     skew_allowance: float
     safety_margin: float | None
+    clock_offset: ClockOffset
 
     @property
     def url(self) -> str: ...
@@ -137,6 +139,9 @@ class BaseStore(ABC):
             if safety_margin is None
             else to_seconds(safety_margin, what="safety_margin", allow_zero=True)
         )
+        #: What the store's replies say of this client's clock (stores that stamp replies
+        #: feed it; memory and SQLite share the host's clock and never do).
+        self.clock_offset = ClockOffset()
 
     # -- identity ---------------------------------------------------------------------------
 

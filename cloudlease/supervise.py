@@ -33,10 +33,11 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+from typing import Any
 
 from cloudlease.tenure import Tenure
 
@@ -99,25 +100,27 @@ def supervise(tenure: Tenure, cmd: list[str], env: Mapping[str, str], grace: flo
     """Run ``cmd`` under a watchdog while ``tenure`` holds its lease (see the module docs)."""
     deadline = DeadlineFile(tenure)
     ours, theirs = socket.socketpair()
+    forwarder = _Forwarder()  # installed first: a signal that arrives meanwhile is kept
     try:
-        watchdog = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cloudlease._watchdog",
-                str(theirs.fileno()),
-                str(os.getpid()),
-                repr(grace),
-                str(deadline.path),
-                "--",
-                *cmd,
-            ],
-            env={**env, DEADLINE_FILE_ENV: str(deadline.path)},
-            pass_fds=(theirs.fileno(),),
-            start_new_session=True,
-        )
-        theirs.close()
-        with _forwarding(watchdog.pid):
+        with forwarder:
+            watchdog = subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "cloudlease._watchdog",
+                    str(theirs.fileno()),
+                    str(os.getpid()),
+                    repr(grace),
+                    str(deadline.path),
+                    "--",
+                    *cmd,
+                ],
+                env={**env, DEADLINE_FILE_ENV: str(deadline.path)},
+                pass_fds=(theirs.fileno(),),
+                start_new_session=True,
+            )
+            theirs.close()
+            forwarder.to(watchdog.pid)
             return _watch(tenure, watchdog, ours, deadline, grace)
     finally:
         ours.close()
@@ -189,15 +192,31 @@ def _started_group(channel: socket.socket) -> int | None:
     return int(rest)
 
 
-@contextlib.contextmanager
-def _forwarding(watchdog: int) -> Iterator[None]:
-    def forward(signum: int, _frame: FrameType | None) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(watchdog, signum)
+class _Forwarder:
+    """Passes the signals the supervisor receives to the watchdog (which passes them to the
+    command's group); one that arrives before the watchdog exists is passed once it does."""
 
-    previous = {sig: signal.signal(sig, forward) for sig in FORWARDED}
-    try:
-        yield None
-    finally:
-        for sig, handler in previous.items():
+    def __init__(self) -> None:
+        self.target: int | None = None
+        self.pending: list[int] = []
+        self.previous: dict[int, Any] = {}
+
+    def __enter__(self) -> _Forwarder:
+        self.previous = {sig: signal.signal(sig, self.forward) for sig in FORWARDED}
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        for sig, handler in self.previous.items():
             signal.signal(sig, handler)
+
+    def forward(self, signum: int, _frame: FrameType | None) -> None:
+        if self.target is None:
+            self.pending.append(signum)
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(self.target, signum)
+
+    def to(self, pid: int) -> None:
+        self.target = pid
+        while self.pending:
+            self.forward(self.pending.pop(0), None)

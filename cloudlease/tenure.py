@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from cloudlease._validation import Duration, check_holder, check_name, to_seconds
-from cloudlease.errors import ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
+from cloudlease.errors import ClockSkewed, ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
 from cloudlease.lease import Lease
 from cloudlease.records import LeaseRecord
 from cloudlease.renewal import RenewalThread
@@ -45,6 +45,11 @@ DEFAULT_MARGIN_CAP = 2.0
 #: renews its lease, it does not need a long ttl.
 MIN_TENURE_TTL = 0.5
 MAX_TENURE_TTL = 86_400.0
+#: The clock bound A when a store's skew allowance is 0 (server-side expiry, or one host):
+#: tokens still start from client clocks, so a client farther than this refuses to acquire.
+DEFAULT_CLOCK_BOUND = 1.0
+#: Seconds between two warnings about the same store's clock offset.
+WARN_EVERY = 60.0
 
 
 @dataclass(frozen=True)
@@ -281,15 +286,19 @@ class Tenure:
 
     def try_acquire(self) -> Lease:
         """One acquire attempt. A grant that arrived after its own local deadline (the store
-        answered more slowly than the ttl) is released and refused, never acted on."""
+        answered more slowly than the ttl) is released and refused, never acted on, and so is
+        one whose reply showed this client's clock beyond the clock bound (ClockSkewed)."""
+        self.check_clock()
         lease = self.policy.stamp(
             self.store.acquire(self.name, self.holder, self._ttl_now(), self.metadata)
         )
+        try:
+            self.check_clock()  # the grant's own reply may be the first to show the offset
+        except ClockSkewed:
+            self._release_quietly(lease)
+            raise
         if not lease.is_valid():
-            try:
-                self.store.release(lease)
-            except Exception as exc:  # it expires by itself anyway
-                log.warning("cloudlease: release of a dead grant of %r failed: %s", self.name, exc)
+            self._release_quietly(lease)
             raise StoreUnavailable(
                 f"the grant of token {lease.token} arrived {-lease.remaining():.3f}s after its "
                 "local deadline (the store answered more slowly than the ttl); nothing was run "
@@ -302,6 +311,41 @@ class Tenure:
         if self.release_at_exit:
             _at_exit.add(self)
         return lease
+
+    def check_clock(self) -> None:
+        """Raise ClockSkewed when the store's replies show this client's clock surely farther
+        than the clock bound A from the store's; warn (once a minute) beyond A/2."""
+        offset = self.store.clock_offset.current()
+        if offset is None:
+            return
+        bound_ms = (self.store.skew_allowance or DEFAULT_CLOCK_BOUND) * 1000
+        if offset.surely_beyond(bound_ms):
+            raise ClockSkewed(
+                f"this host's clock is off the store's by {offset}, beyond the clock bound of "
+                f"{bound_ms / 1000:g}s that expiry and fencing tokens rely on; fix the host's "
+                "time sync (NTP) before acquiring",
+                lease=self.name,
+                store=self.store.url,
+                offset_ms=offset.estimate_ms,
+            )
+        now = self.store.clock.monotonic()
+        warned = self.store.clock_offset.warned_at
+        if offset.surely_beyond(bound_ms / 2) and (warned is None or now - warned > WARN_EVERY):
+            self.store.clock_offset.warned_at = now
+            log.warning(
+                "cloudlease: [lease %r, store %s] this host's clock is off the store's by %s, "
+                "over half the clock bound of %gs: check the host's time sync",
+                self.name,
+                self.store.url,
+                offset,
+                bound_ms / 1000,
+            )
+
+    def _release_quietly(self, grant: Lease) -> None:
+        try:
+            self.store.release(grant)
+        except Exception as exc:  # it expires by itself anyway
+            log.warning("cloudlease: release of a refused grant of %r failed: %s", self.name, exc)
 
     def pause_after(self, refusal: Exception) -> float:
         """The campaign pause after a refused or failed attempt (``TimingPolicy`` rule)."""

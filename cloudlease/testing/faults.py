@@ -48,6 +48,7 @@ class FaultyStore(BaseStore):
         )
         self.inner = inner
         self.capabilities = inner.capabilities
+        self.clock_offset = inner.clock_offset  # the inner store's replies measure the clock
         self.lost_rate = lost_rate
         self.transient_rate = transient_rate
         self.latency = latency
