@@ -182,7 +182,7 @@ class S3Backend(_Base):
 
     def __init__(self, endpoint: str, bucket: str) -> None:
         from cloudlease_s3.store import make_client
-        from tests.s3.conftest import REGION, session
+        from tests.dynamodb.conftest import REGION, session
 
         self.bucket = bucket
         self.client: Any = make_client(

@@ -12,7 +12,8 @@ from cloudlease.errors import ConfigError, CorruptRecord, LeaseLost, StoreMiscon
 from cloudlease.testing import FakeClock
 from cloudlease.urls import open_store
 from cloudlease_s3 import INIT_CHECK, S3Store, from_url
-from tests.s3.conftest import REGION, StoreMaker, client, new_bucket_name, session
+from tests.dynamodb.conftest import REGION, session
+from tests.s3.conftest import StoreMaker, client, new_bucket_name
 from tests.s3.wire import Wire
 
 A = "holder-a"

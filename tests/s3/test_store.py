@@ -182,7 +182,7 @@ def test_racing_contenders_on_one_key_get_exactly_one_grant_per_round(
 ) -> None:
     clock = FakeClock()
     stores = [make_locked_store(clock=clock) for _ in range(6)]
-    tokens = []
+    tokens: list[int] = []
     for _ in range(4):
         winners = race(stores, "race")  # the winner releases after each round
         assert len(winners) == 1

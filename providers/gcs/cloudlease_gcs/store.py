@@ -32,7 +32,7 @@ from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.auth import exceptions as auth_exceptions
-from google.cloud import storage  # type: ignore[import-untyped]
+from google.cloud.storage import Blob, Client
 
 from cloudlease import records as rules
 from cloudlease._validation import NAME_PATTERN, Duration, to_seconds
@@ -92,7 +92,7 @@ class GCSStore(BaseStore):
         prefix: str = codec.DEFAULT_PREFIX,
         *,
         project: str | None = None,
-        client: storage.Client | None = None,
+        client: Client | None = None,
         credentials: Any = None,
         create_bucket: bool = False,
         timeout: Duration = 10.0,
@@ -127,7 +127,7 @@ class GCSStore(BaseStore):
         return f"gs://{self.bucket}/{self.prefix}{query}"
 
     @property
-    def client(self) -> storage.Client:
+    def client(self) -> Client:
         """The ``storage.Client`` (built on first use)."""
         with self._lock:
             if self._client is None:
@@ -138,7 +138,7 @@ class GCSStore(BaseStore):
         """The object name of lease ``name``."""
         return self.prefix + name
 
-    def blob(self, name: str) -> storage.Blob:
+    def blob(self, name: str) -> Blob:
         """A handle (no request) on the object of lease ``name``."""
         return self.client.bucket(self.bucket).blob(self.key(name))
 
@@ -403,7 +403,7 @@ def check_bucket(bucket: object) -> str:
     return bucket
 
 
-def build_client(project: str | None, credentials: Any, translate: Translator) -> storage.Client:
+def build_client(project: str | None, credentials: Any, translate: Translator) -> Client:
     """A client for ``project``: Application Default Credentials, or anonymous credentials
     when STORAGE_EMULATOR_HOST points at an emulator (as the Firestore SDK does)."""
     if credentials is None and os.environ.get(EMULATOR_ENV):
@@ -412,6 +412,6 @@ def build_client(project: str | None, credentials: Any, translate: Translator) -
         credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
         project = project or "cloudlease-emulator"
     try:
-        return storage.Client(project=project, credentials=credentials)
+        return Client(project=project, credentials=credentials)
     except auth_exceptions.DefaultCredentialsError as exc:
         raise translate(exc, lease=None, write=False) from None
