@@ -412,6 +412,12 @@ def build_client(project: str | None, credentials: Any, translate: Translator) -
         credentials = AnonymousCredentials()  # type: ignore[no-untyped-call]
         project = project or "cloudlease-emulator"
     try:
-        return Client(project=project, credentials=credentials)
+        client = Client(project=project, credentials=credentials)
     except auth_exceptions.DefaultCredentialsError as exc:
         raise translate(exc, lease=None, write=False) from None
+    # google-cloud-storage >= 3.10 fetches each bucket's metadata once per client in a
+    # background thread (for tracing attributes): one more request, and one that needs
+    # storage.buckets.get, which a lease holder does not. The client we build skips it.
+    if getattr(client, "_bucket_metadata_cache", None) is not None:
+        client._bucket_metadata_cache = None
+    return client
