@@ -84,7 +84,8 @@ def grpc_method(name: str) -> Match:
 
 @dataclass
 class Fault:
-    """An armed fault; ``seen`` counts matching requests, ``fired`` the times it acted."""
+    """An armed fault. ``seen`` counts matching requests, ``fired`` those it took on, and
+    ``answered`` those the server had answered (so had applied) when the fault acted on them."""
 
     action: Action
     match: Match
@@ -93,6 +94,7 @@ class Fault:
     seconds: float = 0.0
     seen: int = 0
     fired: int = 0
+    answered: int = 0
 
 
 class _Closed(Exception):
@@ -256,6 +258,7 @@ class FaultProxy:
             bodyless = method == "HEAD" or status in (204, 304)
             reply += reply_head + await _read_body(server_r, reply_headers, bodyless=bodyless)
             if fault is not None:
+                fault.answered += 1
                 await self._apply_http1(fault, client_r, client_w)
             client_w.write(reply)
             await client_w.drain()
@@ -354,6 +357,7 @@ class FaultProxy:
                 or (hold.ending and kind in (_HEADERS, _CONTINUATION) and flags & _END_HEADERS)
             ):
                 continue
+            hold.fault.answered += 1
             action = hold.fault.action  # the whole reply is in: the fault acts now
             if action == "drop":
                 client_w.close()

@@ -180,9 +180,17 @@ class FirestoreStore(BaseStore):
     # -- request helpers --------------------------------------------------------------------
 
     def _request(self, name: str | None, call: Callable[[], T]) -> T:
-        """One request that writes nothing (or surely did not apply): errors are not ambiguous."""
+        """One request that writes nothing (or surely did not apply): errors are not ambiguous.
+
+        UNAVAILABLE is retried once: gRPC notices a dead connection a moment late, so the call
+        right after a reset (typically the read back that settles a lost commit) can be sent on
+        it and fail at once; these calls write nothing, and the retry finds a new connection.
+        """
         try:
-            return call()
+            try:
+                return call()
+            except gexc.ServiceUnavailable:
+                return call()
         except (CloudLeaseError, _NotOurs):
             raise
         except Exception as exc:
@@ -265,7 +273,10 @@ class FirestoreStore(BaseStore):
 
     def _rollback_quietly(self, rpc: Rpc, transaction: bytes) -> None:
         try:
-            rpc.rollback(transaction)
+            # Through _request, so that it is retried after a reset: a rollback lost on a dead
+            # connection left the transaction's locks blocking every writer of the document
+            # (every acquire aborted on "contention") until the transaction expired.
+            self._request(None, lambda: rpc.rollback(transaction))
         except Exception as exc:  # the transaction expires by itself; nothing was written
             log.debug("cloudlease: rollback failed on %s: %s", self.url, exc)
 
