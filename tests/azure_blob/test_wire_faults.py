@@ -13,6 +13,7 @@ from collections.abc import Callable
 
 import pytest
 
+from cloudlease.errors import StoreUnavailable
 from cloudlease.tenure import Tenure, TimingPolicy
 from cloudlease.testing import FakeClock
 from cloudlease_azure_blob import AzureBlobStore
@@ -178,13 +179,65 @@ def test_replies_delayed_within_the_timeout_are_plain_successes(
     assert_released(store, renewed)
 
 
+# When the SDK's retries run out too (every attempt's reply lost):
+
+EVERY = RETRY_TOTAL + 1  # attempts the SDK makes
+
+
 @pytest.mark.parametrize("how", LOST)
-def test_a_release_whose_every_attempt_lost_its_reply_leaves_no_blob_lease_behind(
+def test_an_acquire_whose_every_blob_lease_reply_was_lost_gives_the_blob_lease_back(
     make: Maker, proxy: FaultProxy, how: str
 ) -> None:
     store = make(FakeClock())
+    fault = lose(proxy, how, "lease:acquire", times=EVERY)
+    with pytest.raises(StoreUnavailable) as raised:
+        store.acquire("job", "holder-a", TTL)
+    assert fault.fired == EVERY
+    assert not raised.value.ambiguous  # the blob lease was released: nothing is ours
+    assert store.get("job") is None
+    assert_holds(store, store.acquire("job", "holder-b", TTL))
+
+
+@pytest.mark.parametrize("how", LOST)
+def test_an_acquire_whose_every_record_write_reply_was_lost_comes_out_acquired(
+    make: Maker, proxy: FaultProxy, how: str
+) -> None:
+    store = make(FakeClock())
+    fault = lose(proxy, how, "metadata", times=EVERY)
+    lease = store.acquire("job", "holder-a", TTL)  # read back: the token was written
+    assert fault.fired == EVERY
+    assert_holds(store, lease)
+
+
+@pytest.mark.parametrize("how", LOST)
+def test_a_renewal_whose_every_reply_was_lost_is_retried_by_the_tenure(
+    make: Maker, proxy: FaultProxy, how: str
+) -> None:
+    clock = FakeClock()
+    store = make(clock)
+    policy = TimingPolicy.for_store(store, lease="job", ttl=TTL)
+    tenure = Tenure(store, "job", policy=policy, holder="holder-a").acquire()
+    first = tenure.lease
+    clock.advance(policy.renew_every)
+    fault = lose(proxy, how, "lease:renew", times=EVERY)
+    assert tenure.step()  # StoreUnavailable: retried after renew_retry, the tenure goes on
+    assert fault.fired == EVERY
+    assert not tenure.lost.is_set()
+    assert tenure.lease.expires_at == first.expires_at
+    clock.advance(policy.renew_retry)
+    assert tenure.step()
+    assert tenure.lease.expires_at > first.expires_at
+    assert_holds(store, tenure.lease)
+
+
+@pytest.mark.parametrize("step", ["metadata", "lease:release"])
+@pytest.mark.parametrize("how", LOST)
+def test_a_release_whose_every_reply_was_lost_leaves_no_blob_lease_behind(
+    make: Maker, proxy: FaultProxy, how: str, step: str
+) -> None:
+    store = make(FakeClock())
     lease = store.acquire("job", "holder-a", TTL)
-    fault = lose(proxy, how, "metadata", times=RETRY_TOTAL + 1)  # the SDK's retries too
+    fault = lose(proxy, how, step, times=EVERY)
     assert store.release(lease) is True  # read back: the record is released
-    assert fault.fired == RETRY_TOTAL + 1
+    assert fault.fired == EVERY
     assert_released(store, lease)
