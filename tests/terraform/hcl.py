@@ -13,7 +13,13 @@ from tests.emulators import ROOT
 
 TERRAFORM = ROOT / "terraform"
 #: Reusable modules (resources named ``this``, a ``create`` flag) and their provider.
-MODULES = {"dynamodb": "aws", "firestore": "google", "azure_blob": "azurerm"}
+MODULES = {
+    "dynamodb": "aws",
+    "firestore": "google",
+    "azure_blob": "azurerm",
+    "s3": "aws",
+    "gcs": "google",
+}
 #: Examples (root modules) and their provider.
 EXAMPLES = {
     "examples/lambda_scheduled": "aws",
