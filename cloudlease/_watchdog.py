@@ -105,7 +105,11 @@ class Watchdog:
         self.channel.sendall(f"started {self.child.pid}\n".encode())
         if os.getppid() != self.parent:  # the supervisor died before the death signal was set
             self.orphaned = True
-        code = self.watch()
+        try:
+            code = self.watch()
+        except BaseException:  # fail safe: the group never outlives a broken watchdog
+            self.signal_group(signal.SIGKILL)
+            raise
         self.end_group(0.0 if self.orphaned else min(self.grace, 1.0))
         self.reap_group()
         return code
@@ -122,7 +126,11 @@ class Watchdog:
                 self.kill_at = None
             readable, _, _ = select.select([self.channel], [], [], POLL)
             if readable:
-                self.on_message(self.channel.recv(256).decode(errors="replace"))
+                try:
+                    message = self.channel.recv(256)
+                except OSError:  # ECONNRESET: the supervisor died with our reply unread
+                    message = b""
+                self.on_message(message.decode(errors="replace"))
         return 128 - code if code < 0 else code
 
     def on_message(self, text: str) -> None:

@@ -19,6 +19,10 @@ from __future__ import annotations
 import threading
 from collections import deque
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from cloudlease.clock import Clock
 
 #: How many recent replies bound the estimate.
 WINDOW = 32
@@ -81,3 +85,46 @@ class ClockOffset:
         low = max(low for low, _ in self._bounds)
         high = min(high for _, high in self._bounds)
         return (low, high) if low <= high else None
+
+
+class HttpDateProbe:
+    """Feeds a ``ClockOffset`` from HTTP replies' ``Date`` headers (whole seconds).
+
+    Call ``sent()`` just before a request goes out and ``received(date)`` when its reply
+    arrives, on the same thread (botocore's ``before-send`` / ``response-received`` events,
+    an azure-core pipeline's request and response hooks).
+    """
+
+    def __init__(self, clock: Clock, offset: ClockOffset) -> None:
+        self.clock = clock
+        self.offset = offset
+        self._local = threading.local()
+        self._parsed: tuple[str, float] = ("", 0.0)  # the last Date seen, parsed (repeats)
+
+    def sent(self, *_: object, **__: object) -> None:
+        self._local.sent_ms = self.clock.wall_ms()
+
+    def received(self, date: str | None) -> None:
+        sent_ms = getattr(self._local, "sent_ms", None)
+        self._local.sent_ms = None
+        if sent_ms is None or not date:
+            return
+        received_ms = self.clock.wall_ms()
+        last, stamp_ms = self._parsed
+        if date != last:
+            try:
+                from email.utils import parsedate_to_datetime  # only when replies are measured
+
+                stamp_ms = parsedate_to_datetime(date).timestamp() * 1000
+            except (TypeError, ValueError, IndexError, OverflowError):
+                return
+            self._parsed = (date, stamp_ms)
+        self.offset.observe(stamp_ms, 1000, sent_ms, received_ms)
+
+
+def measures_host_clock(clock: Clock) -> bool:
+    """True when ``clock`` is the host's (a FakeClock's simulated time is not compared with a
+    real server's: the offset would be meaningless)."""
+    from cloudlease.clock import SystemClock
+
+    return isinstance(clock, SystemClock)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -255,7 +256,13 @@ def test_the_deadline_file_follows_renewals_and_fails_the_check_when_the_supervi
         eventually(lambda: check().returncode == 76, what="the check failing")
     finally:
         process.send_signal(signal.SIGCONT)
-    assert process.wait(30) == 76  # on waking it finds the lease past its deadline
+    try:
+        _, stderr = process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        _, stderr = process.communicate()
+        pytest.fail(f"the supervisor did not stop: {stderr}")
+    assert process.returncode == 76, stderr  # on waking it finds the lease past its deadline
     assert not path.exists()
 
 
@@ -284,3 +291,32 @@ def _loads(path: Path) -> dict[str, str] | None:
         return value
     except ValueError:
         return None
+
+
+def test_the_watchdog_ends_the_group_when_its_supervisor_dies_with_a_reply_unread(
+    tmp_path: Path, runs: list[subprocess.Popen[str]]
+) -> None:
+    """The supervisor's end of the socket closing with data unread resets the connection
+    (ECONNRESET, not EOF): that too means the supervisor is gone (it once killed the
+    watchdog instead, leaving the command running)."""
+    worker = tmp_path / "worker.py"
+    worker.write_text(WORKER)
+    run = f"{sys.executable} {worker} {tmp_path / 'w'} obey"
+    ours, theirs = socket.socketpair()
+    deadline_file = str(tmp_path / "no-deadline-file.json")
+    command = ["sh", "-c", f"{run} & {run}; wait"]
+    watchdog = subprocess.Popen(
+        [*CLI[:2], "cloudlease._watchdog", str(theirs.fileno()), str(os.getpid()), "10"]
+        + [deadline_file, "--", *command],
+        cwd=ROOT,
+        pass_fds=(theirs.fileno(),),
+        start_new_session=True,
+        text=True,
+    )
+    runs.append(watchdog)
+    theirs.close()
+    eventually(lambda: len(list(tmp_path.glob("w.*.pid"))) == 2, what="two workers running")
+    workers = [int(p.name.split(".")[1]) for p in tmp_path.glob("w.*.pid")]
+    ours.close()  # "started PID" is still unread in it
+    eventually(lambda: not any(alive(pid) for pid in workers), what="every worker gone")
+    assert watchdog.wait(30) == 128 + signal.SIGTERM  # sh ended by the TERM to the group

@@ -34,6 +34,7 @@ from cloudlease.errors import (
 )
 from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.records import AcquireRequest
+from cloudlease.skew import HttpDateProbe, measures_host_clock
 from cloudlease.store import BaseStore, Capabilities
 from cloudlease_azure_blob import _record as rec
 from cloudlease_azure_blob._blobs import LeaseBlobs, not_ours
@@ -55,8 +56,9 @@ class AzureBlobStore(BaseStore):
         longest_grant=float(rec.MAX_LEASE_SECONDS),
         whole_seconds=True,
         ttl_rule=(
-            f"Azure blob leases last {rec.MIN_LEASE_SECONDS}-{rec.MAX_LEASE_SECONDS} s (or forever, "
-            "which cloudlease never uses, so a crashed holder cannot leave a lease stuck); a "
+            f"Azure blob leases last {rec.MIN_LEASE_SECONDS}-{rec.MAX_LEASE_SECONDS} s (or "
+            "forever, which cloudlease never uses, so a crashed holder cannot leave a lease "
+            "stuck); a "
             f"longer ttl, up to {rec.MAX_TTL_SECONDS} s, is granted as a "
             f"{rec.MAX_LEASE_SECONDS} s blob lease"
         ),
@@ -80,9 +82,17 @@ class AzureBlobStore(BaseStore):
         self.location: Location = parse_url(url)
         self._credential: Any = None
         if container_client is None:
-            container_client, self._credential = open_client(
-                self.location, **(client_options or {})
-            )
+            options = dict(client_options or {})
+            if measures_host_clock(self.clock) and not {
+                "raw_request_hook",
+                "raw_response_hook",
+            } & set(options):  # each reply's Date header bounds our clock offset
+                probe = HttpDateProbe(self.clock, self.clock_offset)
+                options["raw_request_hook"] = probe.sent
+                options["raw_response_hook"] = lambda response: probe.received(
+                    response.http_response.headers.get("Date")
+                )
+            container_client, self._credential = open_client(self.location, **options)
         elif (container_client.account_name, container_client.container_name) != (
             self.location.account,
             self.location.container,

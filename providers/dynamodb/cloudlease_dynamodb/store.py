@@ -24,6 +24,7 @@ from cloudlease.clock import Clock
 from cloudlease.errors import CorruptRecord, LeaseLost, StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.records import AcquireRequest
+from cloudlease.skew import HttpDateProbe, measures_host_clock
 from cloudlease.store import BaseStore, Capabilities
 from cloudlease_dynamodb import codec, fencing
 from cloudlease_dynamodb.client import credential_chain, credential_source, make_client
@@ -87,6 +88,15 @@ class DynamoDBStore(BaseStore):
                 store=self.url,
             )
         self.client: DynamoDBClient = client
+        if measures_host_clock(self.clock):  # each reply's Date header bounds our clock offset
+            probe = HttpDateProbe(self.clock, self.clock_offset)
+            client.meta.events.register("before-send.dynamodb", probe.sent)
+            client.meta.events.register(
+                "response-received.dynamodb",
+                lambda response_dict=None, **_: probe.received(
+                    (response_dict or {}).get("headers", {}).get("Date")
+                ),
+            )
         self._region = client.meta.region_name or region
         self._endpoint_url = endpoint_url or (
             None if _is_aws(client.meta.endpoint_url) else client.meta.endpoint_url
