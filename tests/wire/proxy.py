@@ -256,13 +256,14 @@ class FaultProxy:
                     break
                 reply += reply_head
             bodyless = method == "HEAD" or status in (204, 304)
-            reply += reply_head + await _read_body(server_r, reply_headers, bodyless=bodyless)
+            reply += reply_head + await _read_body(server_r, reply_headers, bodyless, reply=True)
             if fault is not None:
                 fault.answered += 1
                 await self._apply_http1(fault, client_r, client_w)
             client_w.write(reply)
             await client_w.drain()
-            if "close" in reply_headers.get("connection", "").lower():
+            closing = "close" in reply_headers.get("connection", "").lower()
+            if closing or not (bodyless or _delimited(reply_headers)):
                 raise _Closed
 
     async def _apply_http1(
@@ -452,7 +453,7 @@ def _parse_head(head: bytes) -> tuple[str, dict[str, str]]:
 
 
 async def _read_body(
-    reader: asyncio.StreamReader, headers: Mapping[str, str], bodyless: bool
+    reader: asyncio.StreamReader, headers: Mapping[str, str], bodyless: bool, reply: bool = False
 ) -> bytes:
     """The raw bytes of a message body: chunked, Content-Length, or (replies) up to EOF."""
     if bodyless:
@@ -470,7 +471,12 @@ async def _read_body(
             body += await reader.readexactly(size + 2)
     if "content-length" in headers:
         return await reader.readexactly(int(headers["content-length"]))
-    return b""
+    return await reader.read() if reply else b""
+
+
+def _delimited(headers: Mapping[str, str]) -> bool:
+    """True when the body's end is marked (chunked, Content-Length), not by closing."""
+    return "content-length" in headers or "chunked" in headers.get("transfer-encoding", "")
 
 
 async def _read_frame(reader: asyncio.StreamReader) -> tuple[int, int, int, bytes]:
