@@ -13,7 +13,8 @@ This module is the only place that touches SDK internals (``Client._firestore_ap
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from google.cloud import firestore
@@ -24,7 +25,19 @@ from google.cloud.firestore_v1.types import firestore as firestore_pb
 class Rpc:
     """Begin, get, commit, rollback and list on one collection, each a single request."""
 
-    def __init__(self, client: firestore.Client, collection: str, timeout: float) -> None:
+    def __init__(
+        self,
+        client: firestore.Client,
+        collection: str,
+        timeout: float,
+        stamps: Callable[[Any, float, float], None] | None = None,
+        now_ms: Callable[[], float] = lambda: time.time() * 1000,
+    ) -> None:
+        """``stamps(server_time, sent_ms, received_ms)``, when given, is told the server's
+        time of each reply that carries one (commit and read times) with the instants, on
+        ``now_ms``, at which the request was sent and answered."""
+        self.stamps = stamps
+        self.now_ms = now_ms
         self.api: Any = client._firestore_api
         self.metadata: list[tuple[str, str]] = list(client._rpc_metadata)
         self.database: str = client._database_string
@@ -60,7 +73,9 @@ class Rpc:
         )
         if transaction is not None:
             request.transaction = transaction
+        sent = self.now_ms()
         for response in self._call("batch_get_documents", request):
+            self._stamp(response.read_time, sent)
             if firestore_pb.BatchGetDocumentsResponse.pb(response).HasField("found"):
                 found: document.Document = response.found
                 return found
@@ -73,8 +88,14 @@ class Rpc:
         request = firestore_pb.CommitRequest(database=self.database, writes=list(writes))
         if transaction is not None:
             request.transaction = transaction
+        sent = self.now_ms()
         response: firestore_pb.CommitResponse = self._call("commit", request)
+        self._stamp(response.commit_time, sent)
         return response
+
+    def _stamp(self, server_time: Any, sent_ms: float) -> None:
+        if self.stamps is not None and server_time is not None:
+            self.stamps(server_time, sent_ms, self.now_ms())
 
     def rollback(self, transaction: bytes) -> None:
         """Rollback: releases the transaction's locks now rather than at its timeout."""

@@ -39,6 +39,7 @@ from cloudlease.errors import (
 )
 from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.records import AcquireRequest
+from cloudlease.skew import measures_host_clock
 from cloudlease.store import BaseStore, Capabilities
 from cloudlease_firestore import _documents as docs
 from cloudlease_firestore._client import build_client, check_names
@@ -158,8 +159,18 @@ class FirestoreStore(BaseStore):
                         self.project or None, self.database, self._credentials, self.where
                     )
                     self.project = self.project or str(self._client.project)
-                self._rpc = Rpc(self._client, self.collection, self.timeout)
+                self._rpc = Rpc(
+                    self._client,
+                    self.collection,
+                    self.timeout,
+                    stamps=self._stamp if measures_host_clock(self.clock) else None,
+                    now_ms=self.clock.wall_ms,
+                )
             return self._rpc
+
+    def _stamp(self, server_time: Any, sent_ms: float, received_ms: float) -> None:
+        """A reply's commit or read time (microseconds) bounds this host's clock offset."""
+        self.clock_offset.observe(server_time.timestamp() * 1000, 0.001, sent_ms, received_ms)
 
     def init(self) -> None:
         """Check access by reading one document: Firestore has nothing to create (idempotent).
