@@ -235,7 +235,17 @@ def test_store_comes_from_cloudlease_store_when_not_given(url: str, store: SQLit
         (["run", "--store", "memory://", "--lease", "j", "--ttl", "0.001", "--", "true"], "ttl"),
         (["run", "--store", "memory://", "--lease", "j", "--grace", "nan", "--", "true"], "grace"),
         (
-            ["run", "--store", "memory://", "--lease", "j", "--skip-exit-code", "300", "--", "true"],
+            [
+                "run",
+                "--store",
+                "memory://",
+                "--lease",
+                "j",
+                "--skip-exit-code",
+                "300",
+                "--",
+                "true",
+            ],
             "0-255",
         ),
         (["run", "--store", "memory://", "--lease", "j", "--", "no-such-cmd-x"], "cannot run"),

@@ -23,10 +23,10 @@ from cloudlease import (
 )
 from cloudlease.keeper import HeldLease
 from cloudlease.runner import default_name
-from cloudlease.ticks import last_successes
 from cloudlease.stores.memory import MemoryStore
 from cloudlease.stores.sqlite import SQLiteStore
 from cloudlease.testing import FakeClock, FaultyStore
+from cloudlease.ticks import last_successes
 
 
 @pytest.fixture

@@ -259,9 +259,10 @@ def test_the_deadline_file_follows_renewals_and_fails_the_check_when_the_supervi
     try:
         _, stderr = process.communicate(timeout=30)
     except subprocess.TimeoutExpired:
+        threads = _thread_states(process.pid)
         process.kill()
         _, stderr = process.communicate()
-        pytest.fail(f"the supervisor did not stop: {stderr}")
+        pytest.fail(f"the supervisor did not stop: {threads} {stderr}")
     assert process.returncode == 76, stderr  # on waking it finds the lease past its deadline
     assert not path.exists()
 
@@ -305,9 +306,9 @@ def test_the_watchdog_ends_the_group_when_its_supervisor_dies_with_a_reply_unrea
     ours, theirs = socket.socketpair()
     deadline_file = str(tmp_path / "no-deadline-file.json")
     command = ["sh", "-c", f"{run} & {run}; wait"]
+    arguments = [str(theirs.fileno()), str(os.getpid()), "10", deadline_file, "--", *command]
     watchdog = subprocess.Popen(
-        [*CLI[:2], "cloudlease._watchdog", str(theirs.fileno()), str(os.getpid()), "10"]
-        + [deadline_file, "--", *command],
+        [*CLI[:2], "cloudlease._watchdog", *arguments],
         cwd=ROOT,
         pass_fds=(theirs.fileno(),),
         start_new_session=True,
@@ -320,3 +321,13 @@ def test_the_watchdog_ends_the_group_when_its_supervisor_dies_with_a_reply_unrea
     ours.close()  # "started PID" is still unread in it
     eventually(lambda: not any(alive(pid) for pid in workers), what="every worker gone")
     assert watchdog.wait(30) == 128 + signal.SIGTERM  # sh ended by the TERM to the group
+
+
+def _thread_states(pid: int) -> list[str]:
+    """Each thread's state and kernel wait channel (for a failure message)."""
+    states = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        stat = (task / "stat").read_text().rsplit(")", 1)[1].split()[0]
+        wchan = (task / "wchan").read_text() if (task / "wchan").exists() else "?"
+        states.append(f"{task.name}:{stat}:{wchan}")
+    return states
