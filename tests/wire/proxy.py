@@ -4,8 +4,9 @@
 background thread; point the SDK at ``proxy.url`` (HTTP/1.1: moto, Azurite) or
 ``proxy.address`` (``http2=True``: gRPC to the Firestore emulator). Faults are armed per test
 and fire on the ``nth`` request that ``match`` accepts (counted from when the fault is armed),
-then on the next ``times - 1`` matching requests; a test asserts ``fault.fired`` so a fault that
-never triggered cannot pass silently. Actions:
+then on the next ``times - 1`` matching requests; a test asserts ``fault.fired`` (requests it
+took on) or ``fault.answered`` (of those, the ones the server had answered, so applied, when
+the fault acted), so a fault that never triggered cannot pass silently. Actions:
 
 ``drop``          forward the request, wait for the server's whole reply, then close the client's
                   connection instead of forwarding it: the server applied it, the client never
@@ -17,7 +18,7 @@ never triggered cannot pass silently. Actions:
 ``reset_stream``  HTTP/2 only: answer the stream with RST_STREAM(INTERNAL_ERROR) instead of the
                   server's reply; the connection and its other streams live on.
 
-HTTP/1.1 is parsed only as far as the reply boundary needs (request line, headers,
+HTTP/1.1 is parsed (``framing``) only as far as the reply boundary needs (request line, headers,
 Content-Length or chunked bodies; clients here do not pipeline). HTTP/2 is read as frames (a
 9-byte header: length, type, flags, stream id): the connection preface and SETTINGS pass
 through, a request is a client HEADERS block on a new stream, and a matched stream's response
@@ -40,15 +41,12 @@ from dataclasses import dataclass, field
 from typing import Any, Literal, TypeVar
 from urllib.parse import parse_qs, urlsplit
 
+from tests.wire import framing as wire
+
 Action = Literal["drop", "reset", "reset_request", "delay", "reset_stream"]
 Match = Callable[["Request"], bool]
 T = TypeVar("T")
 
-PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-_DATA, _HEADERS, _RST_STREAM, _SETTINGS, _WINDOW_UPDATE, _CONTINUATION = 0, 1, 3, 4, 8, 9
-_END_STREAM, _ACK, _END_HEADERS = 0x1, 0x1, 0x4
-_HEADER_TABLE_SIZE = 0x1
-_INTERNAL_ERROR = 0x2
 _GRPC_PATH = re.compile(rb"/[A-Za-z0-9_.]+/[A-Za-z0-9_]+")
 
 
@@ -236,9 +234,9 @@ class FaultProxy:
     ) -> None:
         while True:
             head = await client_r.readuntil(b"\r\n\r\n")
-            line, headers = _parse_head(head)
+            line, headers = wire.parse_head(head)
             method, target = line.split(" ")[:2]
-            body = await _read_body(client_r, headers, bodyless=False)
+            body = await wire.read_body(client_r, headers, bodyless=False)
             fault = self._take(Request(method, target, headers, head))
             if fault is not None and fault.action == "reset_request":
                 _reset(client_w)
@@ -250,20 +248,22 @@ class FaultProxy:
             reply = b""
             while True:  # 1xx replies precede the final one
                 reply_head = await server_r.readuntil(b"\r\n\r\n")
-                status_line, reply_headers = _parse_head(reply_head)
+                status_line, reply_headers = wire.parse_head(reply_head)
                 status = int(status_line.split(" ")[1])
                 if status >= 200:
                     break
                 reply += reply_head
             bodyless = method == "HEAD" or status in (204, 304)
-            reply += reply_head + await _read_body(server_r, reply_headers, bodyless, reply=True)
+            reply += reply_head + await wire.read_body(
+                server_r, reply_headers, bodyless, reply=True
+            )
             if fault is not None:
                 fault.answered += 1
                 await self._apply_http1(fault, client_r, client_w)
             client_w.write(reply)
             await client_w.drain()
             closing = "close" in reply_headers.get("connection", "").lower()
-            if closing or not (bodyless or _delimited(reply_headers)):
+            if closing or not (bodyless or wire.delimited(reply_headers)):
                 raise _Closed
 
     async def _apply_http1(
@@ -291,7 +291,7 @@ class FaultProxy:
         server_r: asyncio.StreamReader,
         server_w: asyncio.StreamWriter,
     ) -> None:
-        server_w.write(await client_r.readexactly(len(PREFACE)))
+        server_w.write(await client_r.readexactly(len(wire.PREFACE)))
         held: dict[int, _Held] = {}
         upstream = asyncio.ensure_future(self._h2_requests(client_r, client_w, server_w, held))
         downstream = asyncio.ensure_future(self._h2_replies(server_r, client_w, server_w, held))
@@ -313,14 +313,14 @@ class FaultProxy:
     ) -> None:
         opened: set[int] = set()
         while True:
-            kind, flags, stream, frame = await _read_frame(client_r)
-            if kind == _HEADERS and stream not in opened:
+            kind, flags, stream, frame = await wire.read_frame(client_r)
+            if kind == wire.HEADERS and stream not in opened:
                 opened.add(stream)
-                frames, block = [frame], _payload(frame)
-                while not flags & _END_HEADERS:
-                    _, flags, _, more = await _read_frame(client_r)
+                frames, block = [frame], wire.payload(frame)
+                while not flags & wire.END_HEADERS:
+                    _, flags, _, more = await wire.read_frame(client_r)
                     frames.append(more)
-                    block += _payload(more)
+                    block += wire.payload(more)
                 found = _GRPC_PATH.search(block)
                 path = found.group().decode() if found else ""
                 fault = self._take(Request("POST", path, {}, block))
@@ -330,7 +330,7 @@ class FaultProxy:
                 if fault is not None:
                     held[stream] = _Held(fault)
                 frame = b"".join(frames)
-            elif kind == _RST_STREAM and stream in held:
+            elif kind == wire.RST_STREAM and stream in held:
                 held.pop(stream).cancel(server_w)  # the client gave up on a held reply
             server_w.write(frame)
 
@@ -342,20 +342,24 @@ class FaultProxy:
         held: dict[int, _Held],
     ) -> None:
         while True:
-            kind, flags, stream, frame = await _read_frame(server_r)
-            if kind == _SETTINGS and not flags & _ACK:
-                frame = _no_header_table(frame)
+            kind, flags, stream, frame = await wire.read_frame(server_r)
+            if kind == wire.SETTINGS and not flags & wire.ACK:
+                frame = wire.no_header_table(frame)
             hold = held.get(stream)
             if hold is None or hold.task is not None:
                 client_w.write(frame)
                 continue
             hold.frames.append(frame)
-            if kind == _HEADERS and flags & _END_STREAM:
+            if kind == wire.HEADERS and flags & wire.END_STREAM:
                 hold.ending = True
             if not (
-                (kind == _DATA and flags & _END_STREAM)
-                or kind == _RST_STREAM
-                or (hold.ending and kind in (_HEADERS, _CONTINUATION) and flags & _END_HEADERS)
+                (kind == wire.DATA and flags & wire.END_STREAM)
+                or kind == wire.RST_STREAM
+                or (
+                    hold.ending
+                    and kind in (wire.HEADERS, wire.CONTINUATION)
+                    and flags & wire.END_HEADERS
+                )
             ):
                 continue
             hold.fault.answered += 1
@@ -368,7 +372,11 @@ class FaultProxy:
                 raise _Closed
             if action == "reset_stream":
                 held.pop(stream).cancel(server_w)
-                client_w.write(_frame(_RST_STREAM, 0, stream, struct.pack(">I", _INTERNAL_ERROR)))
+                client_w.write(
+                    wire.make_frame(
+                        wire.RST_STREAM, 0, stream, struct.pack(">I", wire.INTERNAL_ERROR)
+                    )
+                )
             else:
                 hold.task = asyncio.ensure_future(hold.release_later(client_w, held, stream))
 
@@ -409,9 +417,9 @@ class _Held:
         """Drop the held frames; give the server back the flow-control window they used."""
         if self.task is not None:
             self.task.cancel()
-        used = sum(len(f) - 9 for f in self.frames if f[3] == _DATA)
+        used = sum(len(f) - 9 for f in self.frames if f[3] == wire.DATA)
         if used:
-            server_w.write(_frame(_WINDOW_UPDATE, 0, 0, struct.pack(">I", used)))
+            server_w.write(wire.make_frame(wire.WINDOW_UPDATE, 0, 0, struct.pack(">I", used)))
         self.frames.clear()
 
     async def release_later(
@@ -439,68 +447,3 @@ def _reset(writer: asyncio.StreamWriter) -> None:
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
     writer.transport.abort()
-
-
-def _parse_head(head: bytes) -> tuple[str, dict[str, str]]:
-    """The first line and the headers (lower-case names) of an HTTP/1.1 message head."""
-    lines = head.decode("latin-1").split("\r\n")
-    headers: dict[str, str] = {}
-    for line in lines[1:]:
-        if ":" in line:
-            name, value = line.split(":", 1)
-            headers[name.strip().lower()] = value.strip()
-    return lines[0], headers
-
-
-async def _read_body(
-    reader: asyncio.StreamReader, headers: Mapping[str, str], bodyless: bool, reply: bool = False
-) -> bytes:
-    """The raw bytes of a message body: chunked, Content-Length, or (replies) up to EOF."""
-    if bodyless:
-        return b""
-    if "chunked" in headers.get("transfer-encoding", "").lower():
-        body = b""
-        while True:
-            line = await reader.readuntil(b"\r\n")
-            body += line
-            size = int(line.split(b";")[0], 16)
-            if size == 0:  # trailers, then an empty line
-                while (line := await reader.readuntil(b"\r\n")) != b"\r\n":
-                    body += line
-                return body + line
-            body += await reader.readexactly(size + 2)
-    if "content-length" in headers:
-        return await reader.readexactly(int(headers["content-length"]))
-    return await reader.read() if reply else b""
-
-
-def _delimited(headers: Mapping[str, str]) -> bool:
-    """True when the body's end is marked (chunked, Content-Length), not by closing."""
-    return "content-length" in headers or "chunked" in headers.get("transfer-encoding", "")
-
-
-async def _read_frame(reader: asyncio.StreamReader) -> tuple[int, int, int, bytes]:
-    """One HTTP/2 frame: (type, flags, stream id, the frame's bytes, header included)."""
-    head = await reader.readexactly(9)
-    length = int.from_bytes(head[:3], "big")
-    stream = int.from_bytes(head[5:9], "big") & 0x7FFFFFFF
-    return head[3], head[4], stream, head + await reader.readexactly(length)
-
-
-def _frame(kind: int, flags: int, stream: int, payload: bytes) -> bytes:
-    return (
-        len(payload).to_bytes(3, "big") + bytes((kind, flags)) + struct.pack(">I", stream) + payload
-    )
-
-
-def _payload(frame: bytes) -> bytes:
-    return frame[9:]
-
-
-def _no_header_table(frame: bytes) -> bytes:
-    """The server's SETTINGS with SETTINGS_HEADER_TABLE_SIZE = 0 (see the module docstring)."""
-    payload = frame[9:]
-    settings = [struct.unpack(">HI", payload[i : i + 6]) for i in range(0, len(payload), 6)]
-    settings = [(key, value) for key, value in settings if key != _HEADER_TABLE_SIZE]
-    settings.append((_HEADER_TABLE_SIZE, 0))
-    return _frame(_SETTINGS, frame[4], 0, b"".join(struct.pack(">HI", *s) for s in settings))
