@@ -84,19 +84,26 @@ class _Demo:
         self.print_lock = threading.Lock()
         self.narrated_writes: set[int] = set()
         self.workers: dict[str, _Worker] = {}
-        env = dict(os.environ)
+        self.env = dict(os.environ)
         package_root = str(Path(__file__).resolve().parent.parent)
-        env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_root, env.get("PYTHONPATH")]))
+        self.env["PYTHONPATH"] = os.pathsep.join(
+            filter(None, [package_root, self.env.get("PYTHONPATH")])
+        )
         for index in range(1, count + 1):
-            name = f"worker-{index}"
-            process = subprocess.Popen(
-                [sys.executable, "-m", "cloudlease.demo", "worker", name, str(workdir), str(ttl)],
-                stdout=subprocess.PIPE,
-                text=True,
-                env=env,
-            )
+            self.spawn(f"worker-{index}")
+
+    def spawn(self, name: str) -> None:
+        """Start worker ``name`` (again, after a kill: a new process under the same name)."""
+        argv = ["worker", name, str(self.workdir), str(self.ttl)]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "cloudlease.demo", *argv],
+            stdout=subprocess.PIPE,
+            text=True,
+            env=self.env,
+        )
+        with self.lock:
             self.workers[name] = _Worker(name, process)
-            threading.Thread(target=self._read, args=(self.workers[name],), daemon=True).start()
+        threading.Thread(target=self._read, args=(self.workers[name],), daemon=True).start()
 
     def say(self, text: str) -> None:
         with self.print_lock:
@@ -136,7 +143,7 @@ class _Demo:
         with self.lock:
             while True:
                 for name, w in self.workers.items():
-                    for event in w.events[seen[name] :]:
+                    for event in w.events[seen.get(name, 0) :]:
                         if test(name, event):
                             return dict(event, worker=name)
                     seen[name] = len(w.events)
@@ -198,12 +205,13 @@ def _script(demo: _Demo, workdir: Path, ttl: float, sink_type: Any, check: Any) 
     )
 
     second = successor["worker"]
+    demo.say(f"restarting {first} as a new process: it campaigns again")
+    demo.spawn(first)
     demo.wait_for(lambda n, e: n == second and e["event"] == "write", 5)
     (workdir / f"pause-{second}").touch()
     paused = demo.wait_for(lambda n, e: n == second and e["event"] == "paused", 5)
     third = demo.wait_for(
-        lambda n, e: n not in (first, second) and e["event"] == "write" and e["accepted"],
-        ttl * 3 + 5,
+        lambda n, e: n != second and e["event"] == "write" and e["accepted"], ttl * 3 + 5
     )
     if paused is None or third is None:
         demo.say("the stale-leader scene did not play out")

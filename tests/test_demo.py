@@ -7,6 +7,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -30,3 +32,17 @@ def test_demo_elects_fails_over_and_refuses_the_stale_write_from_a_plain_checkou
     assert "REFUSES" in out
     assert "result: one leader at a time, stale writes refused" in out
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("workers", [2, 5])
+def test_demo_plays_out_with_two_or_more_workers(workers: int) -> None:
+    """The killed leader is restarted, so even two workers give a third leader to fence by."""
+    result = subprocess.run(
+        [sys.executable, "-m", "cloudlease", "demo", "--workers", str(workers)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "result: one leader at a time, stale writes refused" in result.stdout
