@@ -267,8 +267,12 @@ def _check(args: argparse.Namespace) -> int:
 
 
 def _expires_in(record: LeaseRecord, now_ms: int) -> str:
+    from cloudlease.ticks import is_done
+
     if record.holder == "":
         return "free"
+    if is_done(record, now_ms):
+        return f"done (kept {(record.expires_at - now_ms) / 1000:.0f}s)"
     left = (record.expires_at - now_ms) / 1000
     return f"{left:.1f}s" if left >= 0 else f"expired {-left:.1f}s ago"
 

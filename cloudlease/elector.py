@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cloudlease._validation import Duration, check_holder, check_name
-from cloudlease.errors import ClockSkewed, LeaseHeld, StoreUnavailable
+from cloudlease.errors import ClockSkewed, ConfigError, LeaseHeld, StoreUnavailable
 from cloudlease.renewal import drive
 from cloudlease.store import LeaseStore, default_holder_id
 from cloudlease.tenure import HeldLease, Tenure, TimingPolicy
@@ -94,7 +94,16 @@ class LeaderElector:
     # -- running ----------------------------------------------------------------------------
 
     def start(self) -> LeaderElector:
-        """Campaign on a daemon thread; returns self."""
+        """Campaign on a daemon thread; returns self. An elector runs once: starting it again,
+        or after ``resign()``, raises ConfigError (build a new one, as client-go does)."""
+        if self._thread is not None or self._stop.is_set():
+            raise ConfigError(
+                "this LeaderElector was already "
+                + ("resigned" if self._stop.is_set() else "started")
+                + ": an elector runs once; build a new LeaderElector to campaign again",
+                lease=self.name,
+                store=self.store.url,
+            )
         self._thread = threading.Thread(
             target=self.run, name=f"cloudlease-elector:{self.name}", daemon=True
         )

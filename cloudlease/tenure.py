@@ -472,11 +472,14 @@ class Tenure:
         learns from the record that the work is done. A failure is logged, not raised."""
         if self._lease is None or not self._end("tick done"):
             return
-        ceiling = self.store.capabilities.max_ttl
-        if ceiling is not None:
-            remember = min(remember, ceiling)
+        caps = self.store.capabilities
+        # Contenders see the record free skew_allowance after its expiry: end it that much
+        # sooner, so that the tick is kept exactly ``remember`` seconds (its ``done_until``).
+        keep = max(remember - self.store.skew_allowance, caps.min_ttl)
+        if caps.max_ttl is not None:
+            keep = min(keep, caps.max_ttl)
         try:
-            self.store.acquire(self.name, self.holder, remember, metadata)
+            self.store.acquire(self.name, self.holder, keep, metadata)
         except Exception as exc:  # the run succeeded: report, do not fail it
             log.warning("cloudlease: could not mark tick %r done: %s", self.name, exc)
 

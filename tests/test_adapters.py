@@ -346,6 +346,8 @@ def test_status_shows_the_last_successful_run(tmp_path: Path) -> None:
     ).stdout
     assert "LAST SUCCESSFUL RUN" in out
     assert "nightly: tick 2026-01-01T00:00:00Z" in out
+    row = next(line for line in out.splitlines() if line.startswith("nightly:2026"))
+    assert "done (kept" in row  # a completed tick reads as done, not as held
     rows = json.loads(
         subprocess.run(
             [sys.executable, "-m", "cloudlease", "status", "--store", url, "--json"],

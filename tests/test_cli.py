@@ -201,6 +201,13 @@ def test_release_needs_force_then_clears_and_keeps_the_token(url: str, store: SQ
     assert record is not None and (record.holder, record.token) == ("", lease.token)
 
 
+def test_status_names_the_store_with_its_options(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'leases.db'}?table=jobs"
+    result = cli("status", "--store", url)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == f"no leases in {url}"
+
+
 def test_init_creates_the_sqlite_store_and_is_idempotent(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'new.db'}"
     assert cli("init", "--store", url).returncode == 0

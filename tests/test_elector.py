@@ -213,3 +213,16 @@ def test_a_dead_grant_does_not_elect(store: FaultyStore, clock: FakeClock) -> No
     node.resign()
     thread.join(5)
     assert "elected" not in events.kinds()
+
+
+def test_an_elector_runs_once(store: FaultyStore) -> None:
+    node = LeaderElector(store, "leader", ttl=TTL, holder="a").start()
+    with pytest.raises(ConfigError, match="already started"):
+        node.start()
+    node.resign()
+    with pytest.raises(ConfigError, match="already resigned: an elector runs once"):
+        node.start()
+    never_started = LeaderElector(store, "leader", ttl=TTL, holder="b")
+    never_started.resign()
+    with pytest.raises(ConfigError, match="already resigned"):
+        never_started.start()

@@ -41,7 +41,7 @@ def store(clock: FakeClock) -> FaultyStore:
     return FaultyStore(MemoryStore(clock=clock))
 
 
-def tenure(store: FaultyStore, holder: str = "a", **options: object) -> Tenure:
+def tenure(store: FaultyStore | MemoryStore, holder: str = "a", **options: object) -> Tenure:
     policy = TimingPolicy.for_store(store, lease="job", ttl=TTL)
     return Tenure(store, "job", policy=policy, holder=holder, **options)  # type: ignore[arg-type]
 
@@ -189,3 +189,18 @@ def test_only_the_lifecycle_module_calls_a_stores_acquire_renew_or_release() -> 
             ):
                 callers.add(relative)
     assert callers == set()
+
+
+def test_a_done_tick_is_kept_exactly_remember_seconds_whatever_the_skew_allowance(
+    clock: FakeClock,
+) -> None:
+    store = MemoryStore(clock=clock, skew_allowance=1.0)
+    done = Tenure(store, "job", policy=TimingPolicy.for_store(store, lease="job", ttl=TTL))
+    done.acquire()
+    now = clock.wall_ms()
+    done.mark_done(done_metadata({}, job="job", now_ms=now, remember=60), 60)
+    clock.advance(59.9)
+    with pytest.raises(LeaseHeld):
+        tenure(store, holder="late").acquire()  # within remember: refused, learns "done"
+    clock.advance(0.2)  # just past done_until: free, not held for one more skew allowance
+    assert tenure(store, holder="next").acquire().holder == "next"

@@ -28,6 +28,8 @@ from cloudlease.store import BaseStore, Capabilities
 
 T = TypeVar("T")
 _TABLE_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
+DEFAULT_TABLE = "cloudlease_leases"
+DEFAULT_BUSY_TIMEOUT = 10.0
 _COLUMNS = "name, holder, token, expires_at, acquired_at, renewed_at, transitions, metadata"
 
 
@@ -40,8 +42,8 @@ class SQLiteStore(BaseStore):
         self,
         path: str | Path,
         *,
-        table: str = "cloudlease_leases",
-        busy_timeout: Duration = 10.0,
+        table: str = DEFAULT_TABLE,
+        busy_timeout: Duration = DEFAULT_BUSY_TIMEOUT,
         clock: Clock | None = None,
         skew_allowance: Duration = 0.0,
         safety_margin: Duration | None = None,
@@ -60,7 +62,13 @@ class SQLiteStore(BaseStore):
 
     @property
     def url(self) -> str:
-        return f"sqlite:///{self.path}"
+        """The URL that opens this store again, options included (``?table=``, ``?timeout=``)."""
+        options = []
+        if getattr(self, "table", DEFAULT_TABLE) != DEFAULT_TABLE:
+            options.append(f"table={self.table}")
+        if getattr(self, "busy_timeout", DEFAULT_BUSY_TIMEOUT) != DEFAULT_BUSY_TIMEOUT:
+            options.append(f"timeout={self.busy_timeout:g}")
+        return f"sqlite:///{self.path}" + (f"?{'&'.join(options)}" if options else "")
 
     # -- connection -------------------------------------------------------------------------
 
