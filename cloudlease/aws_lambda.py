@@ -6,7 +6,8 @@
   ``context.get_remaining_time_in_millis()`` minus ``margin``, so a timed-out invocation
   blocks the next tick at most until its own deadline;
 - once per tick (default): the tick is the EventBridge scheduled event's ``time``;
-- ``CLOUDLEASE_DISABLED=1`` runs the handler unguarded, with a warning (local tests).
+- ``CLOUDLEASE_DISABLED=1`` runs the handler unguarded, with a warning (local tests):
+  ``current_lease()`` is then a local lease with fencing token 0 (see ``Tenure.unguarded``).
 
 It wraps a plain ``(event, context)`` function and returns one, so it stacks with other
 handler decorators (e.g. Powertools' ``@logger.inject_lambda_context``).
@@ -16,20 +17,24 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from cloudlease._validation import Duration, to_seconds
 from cloudlease.errors import ConfigError
-from cloudlease.runner import Call, GuardOptions, default_name, guard_function, make_guard
+from cloudlease.runner import (
+    Call,
+    GuardOptions,
+    default_name,
+    guard_function,
+    make_guard,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 log = logging.getLogger("cloudlease")
 F = TypeVar("F", bound=Callable[..., Any])
-DISABLE_ENV = "CLOUDLEASE_DISABLED"
 
 
 def scheduled_time(event: Any) -> str | None:
@@ -100,10 +105,7 @@ def single_runner(
         guarded = guard_function(guard, handler, call_for)
 
         def handler_wrapper(*args: Any, **kwargs: Any) -> Any:
-            if os.environ.get(DISABLE_ENV) == "1":
-                log.warning("cloudlease: %s=1: running %s WITHOUT a lease", DISABLE_ENV, job)
-                return handler(*args, **kwargs)
-            return guarded(*args, **kwargs)
+            return guarded(*args, **kwargs)  # CLOUDLEASE_DISABLED=1 is handled there
 
         handler_wrapper.__wrapped__ = handler  # type: ignore[attr-defined]
         handler_wrapper.__name__ = handler.__name__

@@ -30,6 +30,7 @@ def hold(
     on_lost: Callable[[HeldLease], None] | None = None,
     max_duration: Duration | None = None,
     release_at_exit: bool = True,
+    renewal: str = "background",
 ) -> Tenure:
     """Hold lease ``name`` for the duration of a ``with`` block.
 
@@ -40,8 +41,9 @@ def hold(
     ``max_duration`` caps the lease, renewals included, to that many seconds from now (a
     serverless invocation's remaining time), so a killed caller never blocks the next one
     past it. A lease still held when the interpreter exits is released then
-    (``release_at_exit``; see also ``release_on_sigterm``). Every option is checked here,
-    before any request.
+    (``release_at_exit``; see also ``release_on_sigterm``). ``renewal="manual"`` starts no
+    thread: renew with ``held.renew()`` / ``held.extend(seconds)``. Every option is checked
+    here, before any request.
     """
     policy = TimingPolicy.for_store(
         store, lease=name, ttl=ttl, renew_every=renew_every, max_duration=max_duration
@@ -55,4 +57,5 @@ def hold(
         wait=wait,
         on_lost=on_lost,
         release_at_exit=release_at_exit,
+        renewal=renewal,
     )

@@ -16,14 +16,14 @@ expiry, a ttl ceiling) are read once before acquiring instead.
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import contextvars
 import functools
 import inspect
 import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
@@ -32,7 +32,7 @@ from cloudlease._validation import Duration, check_name, to_seconds
 from cloudlease.errors import ConfigError, LeaseHeld, LeaseLost, RunSkipped
 from cloudlease.records import LeaseRecord
 from cloudlease.store import LeaseStore, default_holder_id
-from cloudlease.tenure import HeldLease, Tenure, TimingPolicy
+from cloudlease.tenure import RENEWAL_MODES, HeldLease, Tenure, TimingPolicy
 from cloudlease.ticks import Every, done_metadata, every, is_done, sanitize, tick_id
 
 if TYPE_CHECKING:
@@ -44,6 +44,9 @@ __all__ = ["current_lease", "every", "single_runner"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 TickSource = Callable[..., "str | datetime | None"]
+
+#: ``CLOUDLEASE_DISABLED=1`` runs guarded functions without a lease (local runs and tests).
+DISABLE_ENV = "CLOUDLEASE_DISABLED"
 
 _current: contextvars.ContextVar[HeldLease | None] = contextvars.ContextVar(
     "cloudlease_current_lease", default=None
@@ -80,6 +83,7 @@ class Guard:
     tick: TickSource | Every | None
     remember: float
     metadata: Mapping[str, Any] | None
+    renewal: str = "background"
     opened: list[LeaseStore] = field(default_factory=list, compare=False, repr=False)
 
     def resolve_store(self) -> LeaseStore:
@@ -131,7 +135,13 @@ class Runner:
         )
         self.metadata = metadata
         self.tenure = Tenure(
-            store, call.name, policy=policy, holder=holder, metadata=metadata, wait=guard.wait
+            store,
+            call.name,
+            policy=policy,
+            holder=holder,
+            metadata=metadata,
+            wait=guard.wait,
+            renewal=guard.renewal,
         )
         self._context: contextvars.Token[HeldLease | None] | None = None
 
@@ -153,7 +163,8 @@ class Runner:
 
     def enter(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Start renewing and make the lease current; the call's keyword arguments."""
-        self.tenure.start_renewing()
+        if self.guard.renewal == "background":
+            self.tenure.start_renewing()
         self._context = _current.set(self.tenure)
         return {**kwargs, "lease": self.tenure} if self.guard.pass_lease else kwargs
 
@@ -241,6 +252,8 @@ async def run_guarded_async(
     guard: Guard, func: Callable[..., Any], args: Any, kwargs: Any, call: Call
 ) -> Any:
     """The async path: store requests run in a worker thread, the event loop stays free."""
+    import asyncio  # here, not at import: sync users never pay for it
+
     store = await asyncio.to_thread(guard.resolve_store)
     runner = Runner(guard, store, call)
     if not await asyncio.to_thread(runner.acquire):
@@ -267,6 +280,7 @@ class GuardOptions(TypedDict, total=False):
     raise_on_skip: bool
     remember: Duration
     metadata: Mapping[str, Any] | None
+    renewal: str
 
 
 class RunnerOptions(GuardOptions, total=False):
@@ -287,6 +301,7 @@ def make_guard(
     raise_on_skip: bool = False,
     remember: Duration = timedelta(days=1),
     metadata: Mapping[str, Any] | None = None,
+    renewal: str = "background",
     holder: str | None = None,
     pass_lease: bool = False,
     tick: TickSource | Every | None = None,
@@ -306,6 +321,10 @@ def make_guard(
         )
     if store is not None and not isinstance(store, str) and not hasattr(store, "acquire"):
         raise ConfigError(f"store must be a store object or a URL, got {store!r}", lease=name)
+    if renewal not in RENEWAL_MODES:
+        raise ConfigError(
+            f"renewal must be one of {', '.join(RENEWAL_MODES)}, got {renewal!r}", lease=name
+        )
     return Guard(
         store=store,
         name=name,
@@ -318,6 +337,7 @@ def make_guard(
         tick=tick,
         remember=remember_s,
         metadata=metadata,
+        renewal=renewal,
     )
 
 
@@ -343,6 +363,8 @@ def single_runner(
     - ``skipped``: what a call that loses returns (None); ``raise_on_skip`` raises RunSkipped;
     - ``holder``: the holder id (default ``host:pid:random``); ``metadata``: stored with it;
     - ``pass_lease``: pass the held lease as ``lease=`` (``current_lease()`` always works);
+    - ``renewal``: ``"background"`` (a thread renews every ttl/3) or ``"manual"`` (no thread:
+      call ``current_lease().extend(seconds)`` / ``.renew()`` from the function);
     - ``tick``: once-per-tick mode: a callable given the call's arguments, or
       ``every(period)``; ``remember``: how long a completed tick is remembered (1 day).
 
@@ -354,6 +376,26 @@ def single_runner(
         return guard_function(guard, target)
 
     return decorate(func) if func is not None else decorate
+
+
+def disabled() -> bool:
+    """True when ``CLOUDLEASE_DISABLED=1``: guarded functions run unguarded (local runs)."""
+    return os.environ.get(DISABLE_ENV) == "1"
+
+
+@contextlib.contextmanager
+def unguarded(guard: Guard, job: str, kwargs: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    """Run a guarded call without a store: ``current_lease()`` is a local lease with fencing
+    token 0 (``Tenure.unguarded``), so code that fences its writes still runs, and a fenced
+    target that a real holder wrote to refuses it."""
+    log.warning("cloudlease: %s=1: running %s WITHOUT a lease (fencing token 0)", DISABLE_ENV, job)
+    tenure = Tenure.unguarded(job, default_holder_id(), guard.ttl)
+    context = _current.set(tenure)
+    try:
+        yield {**kwargs, "lease": tenure} if guard.pass_lease else kwargs
+    finally:
+        _current.reset(context)
+        tenure.release("done (unguarded)")
 
 
 def guard_function(
@@ -378,12 +420,18 @@ def guard_function(
 
         @functools.wraps(target)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            if disabled():
+                with unguarded(guard, job, kwargs) as local_kwargs:
+                    return await target(*args, **local_kwargs)
             return await run_guarded_async(guard, target, args, kwargs, plan(args, kwargs))
 
         return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(target)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if disabled():
+            with unguarded(guard, job, kwargs) as local_kwargs:
+                return target(*args, **local_kwargs)
         return run_guarded(guard, target, args, kwargs, plan(args, kwargs))
 
     return wrapper  # type: ignore[return-value]

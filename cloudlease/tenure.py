@@ -1,4 +1,5 @@
-"""The lease lifecycle, written once: ``TimingPolicy`` (the numbers) and ``Tenure`` (one life).
+"""The lease lifecycle, written once: ``Tenure`` (one life) on a ``TimingPolicy`` (its numbers,
+``cloudlease.timing``).
 
 ``TimingPolicy`` is built once from the ttl, the renewal and retry periods, the jitter, the
 safety margin, an optional hard cap and the store's declared limits; it checks them with one
@@ -15,164 +16,27 @@ event loop can drive the same rules.
 
 from __future__ import annotations
 
-import atexit
 import logging
 import math
 import random
-import signal
 import threading
-import weakref
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
 from typing import Any
 
+from cloudlease import handoff
+from cloudlease._exit import AT_EXIT, release_on_sigterm
 from cloudlease._validation import Duration, check_holder, check_name, to_seconds
 from cloudlease.errors import ClockSkewed, ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
 from cloudlease.lease import Lease
 from cloudlease.records import LeaseRecord
 from cloudlease.renewal import RenewalThread
 from cloudlease.store import LeaseStore, default_holder_id
+from cloudlease.timing import DEFAULT_CLOCK_BOUND, FOREVER, WARN_EVERY, TimingPolicy
 
 log = logging.getLogger("cloudlease")
 
-#: ``wait=FOREVER`` waits for the lease without a time limit.
-FOREVER = math.inf
-#: The default safety margin: a tenth of the ttl, at most this many seconds.
-DEFAULT_MARGIN_CAP = 2.0
-#: Bounds on a held lease's ttl, on every store (a store may bound it further; Azure: 15-120 s).
-#: Below the minimum a renewal every ttl/3 cannot keep up with a store's latency; above the
-#: maximum a crashed holder would block the lease for longer than any job needs: a long job
-#: renews its lease, it does not need a long ttl.
-MIN_TENURE_TTL = 0.5
-MAX_TENURE_TTL = 86_400.0
-#: The clock bound A when a store's skew allowance is 0 (server-side expiry, or one host):
-#: tokens still start from client clocks, so a client farther than this refuses to acquire.
-DEFAULT_CLOCK_BOUND = 1.0
-#: Seconds between two warnings about the same store's clock offset.
-WARN_EVERY = 60.0
 
-
-@dataclass(frozen=True)
-class TimingPolicy:
-    """Every number of a tenure, checked together (build it with ``for_store``).
-
-    ``ttl`` is what the store grants (after its limits), ``renew_every`` the period between
-    renewals, ``renew_retry`` the pause after a failed renewal, ``retry_every`` and ``jitter``
-    shape campaign pauses (``retry_every * (1 + U(0, jitter))``), ``skew_allowance`` is the
-    store's, ``margin`` the configured safety margin (None: ttl/10, at most 2 s) and
-    ``max_duration`` caps the whole tenure, renewals included.
-    """
-
-    ttl: float
-    renew_every: float
-    renew_retry: float
-    retry_every: float
-    jitter: float
-    skew_allowance: float
-    margin: float | None = None
-    max_duration: float | None = None
-
-    @classmethod
-    def for_store(
-        cls,
-        store: LeaseStore,
-        *,
-        lease: str,
-        ttl: Duration,
-        renew_every: Duration | None = None,
-        retry_every: Duration | None = None,
-        jitter: float = 0.2,
-        safety_margin: Duration | None = None,
-        max_duration: Duration | None = None,
-    ) -> TimingPolicy:
-        """Check every option before any request; ConfigError names the rule broken."""
-        where = {"lease": lease, "store": store.url}
-        requested = to_seconds(ttl, what="ttl", lease=lease, store=store.url)
-        cap = None
-        if max_duration is not None:
-            cap = to_seconds(max_duration, what="max_duration", lease=lease, store=store.url)
-            requested = min(requested, cap)
-        if not MIN_TENURE_TTL <= requested <= MAX_TENURE_TTL:
-            raise ConfigError(
-                f"ttl {requested:g}s is outside {MIN_TENURE_TTL:g}-{MAX_TENURE_TTL:g}s, the bounds "
-                "of a held lease (shorter cannot be renewed in time; longer would block the lease "
-                "for that long after a crash): a long job renews its lease, it does not need a "
-                "long ttl",
-                **where,
-            )
-        granted = store.capabilities.check_ttl(requested, lease=lease, store=store.url)
-        if granted < requested:
-            log.warning(
-                "cloudlease: [lease %r, store %s] ttl %gs is granted as %gs: %s",
-                lease,
-                store.url,
-                requested,
-                granted,
-                store.capabilities.ttl_rule or "the store's limit",
-            )
-        margin = safety_margin if safety_margin is not None else store.safety_margin
-        margin_s = (
-            None if margin is None else to_seconds(margin, what="safety_margin", allow_zero=True)
-        )
-        renew_s = granted / 3
-        if renew_every is not None:
-            renew_s = to_seconds(renew_every, what="renew_every", lease=lease, store=store.url)
-        if not isinstance(jitter, (int, float)) or not 0 <= jitter < 1:
-            raise ConfigError(f"jitter must be in [0, 1), got {jitter!r}", **where)
-        if retry_every is None:
-            retry_s = min(1.0, renew_s, granted / (1 + jitter))
-        else:
-            retry_s = to_seconds(retry_every, what="retry_period", lease=lease, store=store.url)
-        policy = cls(
-            ttl=granted,
-            renew_every=renew_s,
-            renew_retry=max(renew_s / 4, 0.05),
-            retry_every=retry_s,
-            jitter=float(jitter),
-            skew_allowance=store.skew_allowance,
-            margin=margin_s,
-            max_duration=cap,
-        )
-        usable = granted - policy.margin_for(granted)
-        if renew_s >= usable:
-            raise ConfigError(
-                f"renew_every ({renew_s:g}s) must be shorter than ttl minus the safety margin "
-                f"({usable:g}s), or the lease expires before its first renewal; use ttl/3",
-                **where,
-            )
-        if retry_s * (1 + jitter) > granted:
-            raise ConfigError(
-                f"retry_period with jitter ({retry_s * (1 + jitter):g}s) must not exceed ttl "
-                f"({granted:g}s), or a free lease waits longer than it lasts",
-                **where,
-            )
-        return policy
-
-    def margin_for(self, ttl: float) -> float:
-        """Seconds before ``start + ttl`` at which a holder stops acting."""
-        if self.margin is not None:
-            return min(self.margin, ttl / 2)
-        return min(ttl / 10, DEFAULT_MARGIN_CAP)
-
-    def stamp(self, grant: Lease) -> Lease:
-        """``grant`` with its local deadline: ``started + ttl - margin``."""
-        return replace(grant, deadline=grant.started + grant.ttl - self.margin_for(grant.ttl))
-
-    def campaign_pause(
-        self, rng: random.Random, record: LeaseRecord | None = None, now_ms: int = 0
-    ) -> float:
-        """How long to wait before the next acquire attempt.
-
-        ``retry_every`` stretched by up to ``jitter`` (never shrunk); when the refusal carried
-        the holder's record, no later than just after its expiry (plus the skew allowance),
-        spread by the same jitter so that waiters do not all wake at that instant.
-        """
-        pause = self.retry_every * (1 + rng.uniform(0, self.jitter))
-        if record is not None:
-            until_free = (record.expires_at - now_ms) / 1000 + self.skew_allowance + 0.001
-            spread = rng.uniform(0, self.jitter * self.retry_every)
-            pause = min(pause, max(until_free, 0.001) + spread)
-        return pause
+RENEWAL_MODES = ("background", "manual")
 
 
 class Tenure:
@@ -196,7 +60,17 @@ class Tenure:
         on_lost: Callable[[Tenure], None] | None = None,
         rng: random.Random | None = None,
         release_at_exit: bool = True,
+        renewal: str = "background",
     ) -> None:
+        if renewal not in RENEWAL_MODES:
+            raise ConfigError(
+                f"renewal must be one of {', '.join(RENEWAL_MODES)}, got {renewal!r}: "
+                "'background' renews on a thread, 'manual' only when you call renew()/extend()",
+                lease=name,
+                store=store.url,
+            )
+        self.renewal = renewal
+        self._renewing = threading.Lock()  # one renewal request at a time
         self.store = store
         self.name = check_name(name, store=store.url)
         self.holder = check_holder(
@@ -262,6 +136,117 @@ class Tenure:
         token = self._lease.token if self._lease else None
         return f"Tenure({self.name!r}, token={token}, {state})"
 
+    # -- handed across invocations ---------------------------------------------------------
+
+    def to_json(self) -> dict[str, Any]:
+        """This held lease as JSON, for another process to renew or release
+        (``Tenure.from_json``). Call ``abandon("handed off")`` here if this process stops
+        caring for it: it is then neither renewed nor released at exit."""
+        lease = self.lease
+        deadline_ms = self.store.clock.wall_ms() + round(self.remaining() * 1000)
+        return handoff.encode(
+            handoff.Handle(
+                self.store.url,
+                lease.name,
+                lease.holder,
+                lease.token,
+                lease.ttl,
+                deadline_ms,
+                lease.record,
+            )
+        )
+
+    @classmethod
+    def from_json(
+        cls,
+        store: LeaseStore,
+        data: object,
+        *,
+        renewal: str = "manual",
+        release_at_exit: bool = False,
+    ) -> Tenure:
+        """The lease a handle describes, held by this process from now on (renew it with
+        ``renew()``/``extend()``, end it with ``release(strict=True)``). Its local deadline is
+        the issuer's, less the clock bound; a handle already past it raises LeaseLost."""
+        handle = handoff.decode(data, store=store.url)
+        policy = TimingPolicy.for_store(store, lease=handle.name, ttl=handle.ttl)
+        tenure = cls(
+            store,
+            handle.name,
+            policy=policy,
+            holder=handle.holder,
+            renewal=renewal,
+            release_at_exit=release_at_exit,
+        )
+        clock = store.clock
+        bound = store.skew_allowance or DEFAULT_CLOCK_BOUND
+        left = (handle.deadline_ms - clock.wall_ms()) / 1000 - bound
+        now = clock.monotonic()
+        tenure._lease = Lease(
+            name=handle.name,
+            holder=handle.holder,
+            token=handle.token,
+            expires_at=handle.record.expires_at,
+            deadline=now + left,
+            ttl=handle.ttl,
+            started=now,
+            record=handle.record,
+            clock=clock,
+        )
+        if left <= 0:
+            tenure._end("the handle expired before it arrived")
+            raise LeaseLost(
+                f"the handle of token {handle.token} expired {-left:.3f}s ago (counting the "
+                f"clock bound of {bound:g}s): acquire again",
+                lease=handle.name,
+                store=store.url,
+            )
+        tenure._next_renewal = now + policy.renew_every
+        if release_at_exit:
+            AT_EXIT.add(tenure)
+        return tenure
+
+    @classmethod
+    def unguarded(cls, name: str, holder: str, ttl: float) -> Tenure:
+        """A local stand-in for runs with guarding turned off (``CLOUDLEASE_DISABLED=1``):
+        held at once, on a private in-process store, with fencing token 0, which a fenced
+        target accepts only while no real holder has written to it (and which no store's own
+        fence check accepts). Never touches a real store."""
+        from cloudlease.stores.memory import MemoryStore
+
+        store = MemoryStore()
+        policy = TimingPolicy.for_store(store, lease=name, ttl=ttl)
+        tenure = cls(store, name, policy=policy, holder=holder, release_at_exit=False)
+        now_ms = store.clock.wall_ms()
+        store.put(
+            LeaseRecord(
+                name,
+                holder,
+                token=0,
+                expires_at=now_ms + round(ttl * 1000),
+                acquired_at=now_ms,
+                renewed_at=now_ms,
+                transitions=1,
+            )
+        )
+        record = store.get(name)
+        assert record is not None
+        tenure._lease = policy.stamp(
+            Lease(
+                name=name,
+                holder=holder,
+                token=0,
+                expires_at=record.expires_at,
+                deadline=0.0,
+                ttl=ttl,
+                started=store.clock.monotonic(),
+                record=record,
+                clock=store.clock,
+            )
+        )
+        tenure._next_renewal = store.clock.monotonic() + policy.renew_every
+        return tenure
+
     # -- acquiring --------------------------------------------------------------------------
 
     def acquire(self, give_up_if: Callable[[LeaseRecord], bool] | None = None) -> Tenure:
@@ -309,7 +294,7 @@ class Tenure:
         self._lease = lease
         self._next_renewal = self.store.clock.monotonic() + self.policy.renew_every
         if self.release_at_exit:
-            _at_exit.add(self)
+            AT_EXIT.add(self)
         return lease
 
     def check_clock(self) -> None:
@@ -419,11 +404,40 @@ class Tenure:
         if ttl is None:
             return True
         try:
-            grant = self.store.renew(self.lease, ttl)
+            with self._renewing:
+                grant = self.store.renew(self.lease, ttl)
         except Exception as exc:
             return self.on_renew_failed(exc)
         self.on_renewed(grant)
         return True
+
+    def extend(self, seconds: Duration | None = None) -> float:
+        """Renew now, for ``seconds`` (default: the ttl), capped by the hard deadline
+        (``max_duration``: the Lambda or Cloud Run deadline) and the store's limits; return
+        the seconds left before the new local deadline. The way to renew in
+        ``renewal="manual"`` mode; raises LeaseLost if the lease is no longer ours (the
+        tenure then ends) and StoreUnavailable if the store could not answer (it still ends
+        at its old deadline)."""
+        self.ensure()
+        ttl = (
+            self.policy.ttl
+            if seconds is None
+            else to_seconds(seconds, what="extend", lease=self.name)
+        )
+        if self._not_after is not None:
+            ttl = min(ttl, self._not_after - self.store.clock.monotonic())
+        try:
+            with self._renewing:
+                grant = self.store.renew(self.lease, ttl)
+        except LeaseLost as exc:
+            self.step_down(f"lost: {exc.detail}")
+            raise
+        self.on_renewed(grant)
+        return self.remaining()
+
+    def renew(self) -> float:
+        """``extend()`` for the ttl: renew now; the seconds left before the new deadline."""
+        return self.extend()
 
     def start_renewing(self) -> None:
         """Renew on a daemon thread until ``stop_renewing()`` or the end of the tenure."""
@@ -449,18 +463,30 @@ class Tenure:
             except Exception:
                 log.exception("cloudlease: on_lost callback for %r raised", self.name)
 
-    def release(self, reason: str = "released") -> None:
-        """Let a lease that is still ours go; a failure is logged (it expires at its ttl)."""
+    def release(self, reason: str = "released", *, strict: bool = False) -> bool:
+        """Let a lease that is still ours go; True if this released it.
+
+        A failure is logged (the lease expires at its ttl). With ``strict`` (a handle brought
+        from another invocation), a lease that was no longer ours raises LeaseLost instead."""
         if self._lease is None or not self._end(reason):
-            return
+            return False
         try:
-            self.store.release(self._lease)
+            released = self.store.release(self._lease)
         except Exception as exc:
             log.warning(
                 "cloudlease: release of %r failed (%s); it expires by itself at its ttl",
                 self.name,
                 exc,
             )
+            return False
+        if strict and not released:
+            raise LeaseLost(
+                f"token {self._lease.token} was no longer ours to release: the handle is stale "
+                "(expired, released, or taken over since it was made)",
+                lease=self.name,
+                store=self.store.url,
+            )
+        return released
 
     def abandon(self, reason: str = "abandoned") -> None:
         """End the tenure without a request: the lease is left to expire at its ttl."""
@@ -489,7 +515,7 @@ class Tenure:
             return False
         self._reason = reason
         self.lost.set()
-        _at_exit.discard(self)
+        AT_EXIT.discard(self)
         return True
 
     # -- with -------------------------------------------------------------------------------
@@ -498,7 +524,8 @@ class Tenure:
         if self._lease is not None:
             raise ConfigError("a Tenure is entered once; build a new one", lease=self.name)
         self.acquire()
-        self.start_renewing()
+        if self.renewal == "background":
+            self.start_renewing()
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -509,51 +536,4 @@ class Tenure:
 #: The name users see for the lease a ``hold()`` block, a guarded call or an elector holds.
 HeldLease = Tenure
 
-
-class _AtExit:
-    """The tenures still held that release themselves when the interpreter exits."""
-
-    def __init__(self) -> None:
-        self._tenures: weakref.WeakSet[Tenure] = weakref.WeakSet()
-        self._lock = threading.Lock()
-        self._registered = False
-
-    def add(self, tenure: Tenure) -> None:
-        with self._lock:
-            self._tenures.add(tenure)
-            if not self._registered:
-                atexit.register(self.release_all, "released at interpreter exit")
-                self._registered = True
-
-    def discard(self, tenure: Tenure) -> None:
-        with self._lock:
-            self._tenures.discard(tenure)
-
-    def release_all(self, reason: str) -> None:
-        with self._lock:
-            held = list(self._tenures)
-        for tenure in held:
-            tenure.release(reason)
-
-
-_at_exit = _AtExit()
-
-
-def release_on_sigterm() -> None:
-    """Release every held lease when SIGTERM arrives, then let the handler that was installed
-    before run (or, if there was none, die of SIGTERM as usual). Opt-in, and call it from the
-    main thread after your server installs its own handler: servers such as gunicorn, uvicorn
-    and Cloud Run's shutdown own SIGTERM. Tenures made with ``release_at_exit=False`` (handles
-    detached to cross invocations) are left alone.
-    """
-    previous = signal.getsignal(signal.SIGTERM)
-
-    def on_sigterm(signum: int, frame: Any) -> None:
-        _at_exit.release_all("released on SIGTERM")
-        if callable(previous):
-            previous(signum, frame)
-        elif previous != signal.SIG_IGN:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)
-            signal.raise_signal(signal.SIGTERM)
-
-    signal.signal(signal.SIGTERM, on_sigterm)
+__all__ = ["FOREVER", "HeldLease", "Tenure", "TimingPolicy", "release_on_sigterm"]

@@ -56,6 +56,11 @@ class MemoryStore(BaseStore):
     def url(self) -> str:
         return f"memory://{self.name}"
 
+    def put(self, record: LeaseRecord) -> None:
+        """Store ``record`` as it is, with no rule applied (local stand-ins and tests)."""
+        with self._shelf.lock:
+            self._shelf.records[record.name] = record
+
     def delete_record(self, name: str) -> None:
         """Drop a record outright, as a TTL sweep or an operator would (tests use it)."""
         with self._shelf.lock:

@@ -70,3 +70,37 @@ def test_racing_deliveries_of_a_tick_run_once_and_write_a_fenced_result(
     next_tick.write_text(json.dumps({**event, "time": "2026-11-30T04:00:00Z"}))
     [later] = invoke(env, next_tick, 1)
     assert later["status"] == "ran" and int(str(later["token"])) > int(str(ran[0]["token"]))
+
+
+def test_the_example_runs_unguarded_with_cloudlease_disabled(locked_endpoint: str) -> None:
+    """A local run with CLOUDLEASE_DISABLED=1: no lease, fencing token 0, and the fenced
+    result is written only because no real holder wrote that item yet."""
+    table = create_table(locked_endpoint)
+    results = f"results-{table}"
+    client(locked_endpoint).create_table(
+        TableName=results,
+        AttributeDefinitions=[{"AttributeName": "id", "AttributeType": "S"}],
+        KeySchema=[{"AttributeName": "id", "KeyType": "HASH"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    env = dict(
+        os.environ,
+        **TEST_ENV,
+        CLOUDLEASE_STORE=f"dynamodb://{table}?region={REGION}&endpoint_url={locked_endpoint}",
+        RESULTS_TABLE=results,
+        PYTHONPATH=str(ROOT),
+        CLOUDLEASE_DISABLED="1",
+    )
+    [result] = invoke(env, EXAMPLE / "event.json", 1)
+    assert result["status"] == "ran" and result["token"] == 0
+    lease_table = client(locked_endpoint).scan(TableName=table)["Items"]
+    assert lease_table == []  # no lease was taken in the store
+    run = subprocess.run(
+        [sys.executable, str(EXAMPLE / "run_local.py"), str(EXAMPLE / "event.json")],
+        env=env,
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        timeout=120,
+    )
+    assert run.returncode != 0 and "only items that do not exist yet" in run.stderr

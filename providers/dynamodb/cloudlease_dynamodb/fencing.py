@@ -106,7 +106,12 @@ def transact(store: DynamoDBStore, lease: Fenced, writes: list[dict[str, Any]]) 
     Raises LeaseLost when the lease item no longer names this grant, FencedWriteRefused when
     a write's own condition failed, StoreUnavailable(ambiguous=True) when the outcome is unknown.
     """
-    params = {"TransactItems": [condition_check(store, lease), *writes]}
+    items: list[Any] = (
+        [_only_if_new(store, write) for write in writes]  # token 0: an unguarded local run
+        if lease.token == 0
+        else [condition_check(store, lease), *writes]
+    )
+    params = {"TransactItems": items}
     for attempt in range(5):
         if attempt:
             store.clock.wait(threading.Event(), 0.02 * 2**attempt)  # conflicting transaction
@@ -118,6 +123,13 @@ def transact(store: DynamoDBStore, lease: Fenced, writes: list[dict[str, Any]]) 
                 raise
             reasons = exc.response.get("CancellationReasons") or []
             codes = [str(reason.get("Code", "None")) for reason in reasons]
+            if lease.token == 0 and "ConditionalCheckFailed" in codes:
+                raise LeaseLost(
+                    "an unguarded run (fencing token 0, CLOUDLEASE_DISABLED=1) writes only "
+                    "items that do not exist yet, and this one exists; nothing was written",
+                    lease=lease.name,
+                    store=store.url,
+                ) from None
             if codes and codes[0] == "ConditionalCheckFailed":
                 raise _stale(store, lease, reasons[0].get("Item")) from None
             if any(code == "ConditionalCheckFailed" for code in codes[1:]):
@@ -139,6 +151,37 @@ def transact(store: DynamoDBStore, lease: Fenced, writes: list[dict[str, Any]]) 
         lease=lease.name,
         store=store.url,
     )
+
+
+def _only_if_new(store: DynamoDBStore, write: dict[str, Any]) -> dict[str, Any]:
+    """``write`` (a Put or Update) made conditional on its item not existing yet: what token 0
+    (an unguarded local run) may do, so it never overwrites what a real holder wrote."""
+    (kind, body), *_ = write.items()
+    table = str(body["TableName"])
+    hash_key = _hash_key(store, table)
+    body = dict(body)
+    names = dict(body.get("ExpressionAttributeNames") or {})
+    names["#cloudlease_key"] = hash_key
+    own = body.get("ConditionExpression")
+    new = "attribute_not_exists(#cloudlease_key)"
+    body["ConditionExpression"] = f"({own}) AND {new}" if own else new
+    body["ExpressionAttributeNames"] = names
+    return {kind: body}
+
+
+def _hash_key(store: DynamoDBStore, table: str) -> str:
+    """The partition key of ``table`` (one DescribeTable, remembered; unguarded runs only)."""
+    known = _HASH_KEYS.get(table)
+    if known is None:
+        description = store.call("describe_table", {"TableName": table}, lease=None, write=False)
+        schema = description["Table"]["KeySchema"]
+        known = _HASH_KEYS[table] = next(
+            k["AttributeName"] for k in schema if k["KeyType"] == "HASH"
+        )
+    return known
+
+
+_HASH_KEYS: dict[str, str] = {}
 
 
 def _stale(store: DynamoDBStore, lease: Fenced, item: Mapping[str, Any] | None) -> LeaseLost:
