@@ -23,7 +23,6 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from cloudlease import handoff
 from cloudlease._exit import AT_EXIT, release_on_sigterm
 from cloudlease._validation import Duration, check_holder, check_name, to_seconds
 from cloudlease.errors import ClockSkewed, ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
@@ -142,6 +141,8 @@ class Tenure:
         """This held lease as JSON, for another process to renew or release
         (``Tenure.from_json``). Call ``abandon("handed off")`` here if this process stops
         caring for it: it is then neither renewed nor released at exit."""
+        from cloudlease import handoff  # only where leases are handed on
+
         lease = self.lease
         deadline_ms = self.store.clock.wall_ms() + round(self.remaining() * 1000)
         return handoff.encode(
@@ -168,6 +169,8 @@ class Tenure:
         """The lease a handle describes, held by this process from now on (renew it with
         ``renew()``/``extend()``, end it with ``release(strict=True)``). Its local deadline is
         the issuer's, less the clock bound; a handle already past it raises LeaseLost."""
+        from cloudlease import handoff
+
         handle = handoff.decode(data, store=store.url)
         policy = TimingPolicy.for_store(store, lease=handle.name, ttl=handle.ttl)
         tenure = cls(
