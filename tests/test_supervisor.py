@@ -54,6 +54,16 @@ def alive(pid: int) -> bool:
         return False
 
 
+def start_run(url: str, *arguments: str) -> subprocess.Popen[str]:
+    """``cloudlease run --store URL --lease job ARGUMENTS...`` in a subprocess."""
+    return subprocess.Popen(
+        [*CLI, "run", "--store", url, "--lease", "job", *arguments],
+        cwd=ROOT,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
 class Run:
     """One ``cloudlease run`` whose command starts two workers under ``sh -c``."""
 
@@ -71,26 +81,7 @@ class Run:
         worker.write_text(WORKER)
         self.out = tmp / "w"
         run = f"{sys.executable} {worker} {self.out} {mode}"
-        self.process = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "cloudlease",
-                "run",
-                "--store",
-                url,
-                "--lease",
-                "job",
-                *list(options),
-                "--",
-                "sh",
-                "-c",
-                f"{run} & {run}; {tail}",
-            ],
-            cwd=ROOT,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
+        self.process = start_run(url, *options, "--", "sh", "-c", f"{run} & {run}; {tail}")
         runs.append(self.process)
 
     def workers(self) -> list[int]:
@@ -208,27 +199,7 @@ def test_the_deadline_file_follows_renewals_and_fails_the_check_when_the_supervi
         f"json.dump(dict(os.environ), open({str(report)!r}, 'w')); "
         "time.sleep(120)"
     )
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cloudlease",
-            "run",
-            "--store",
-            url,
-            "--lease",
-            "job",
-            "--ttl",
-            "1.5",
-            "--",
-            sys.executable,
-            "-c",
-            script,
-        ],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    process = start_run(url, "--ttl", "1.5", "--", sys.executable, "-c", script)
     runs.append(process)
     eventually(lambda: report.exists() and report.stat().st_size > 0, what="the child's env")
     eventually(lambda: _loads(report) is not None, what="a complete env report")
