@@ -1,7 +1,8 @@
 """Time, behind one small protocol so that tests run on a FakeClock and never sleep.
 
 The holder of a lease trusts only ``monotonic()``; contenders compare stored wall-clock expiry
-(``wall_ms()``) with their own wall clock plus a skew allowance.
+(``wall_ms()``) with their own wall clock plus a skew allowance. Fencing tokens count wall-clock
+microseconds (``wall_us()``; a clock without that method is read in ms x 1000).
 """
 
 from __future__ import annotations
@@ -34,6 +35,9 @@ class SystemClock:
     def wall_ms(self) -> int:
         return time.time_ns() // 1_000_000
 
+    def wall_us(self) -> int:
+        return time.time_ns() // 1_000
+
     def monotonic(self) -> float:
         return time.monotonic()
 
@@ -45,3 +49,14 @@ class SystemClock:
 
 
 SYSTEM_CLOCK = SystemClock()
+
+
+def wall_us(clock: Clock) -> int:
+    """``clock``'s wall time in epoch microseconds (the unit of fencing tokens).
+
+    ``wall_us()`` is optional, so a Clock written for an older cloudlease keeps working: its
+    ``wall_ms() * 1000`` is used, and a burst of grants inside one millisecond then counts up
+    from the start of that millisecond.
+    """
+    read = getattr(clock, "wall_us", None)
+    return int(read()) if callable(read) else clock.wall_ms() * 1000

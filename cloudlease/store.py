@@ -24,7 +24,7 @@ from cloudlease._validation import (
     check_ttl,
     to_seconds,
 )
-from cloudlease.clock import SYSTEM_CLOCK, Clock
+from cloudlease.clock import SYSTEM_CLOCK, Clock, wall_us
 from cloudlease.errors import LeaseHeld, LeaseLost, StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.records import AcquireRequest
@@ -170,6 +170,7 @@ class BaseStore(ABC):
             holder=holder,
             ttl_ms=max(1, round(seconds * 1000)),
             now_ms=self.clock.wall_ms(),
+            now_us=wall_us(self.clock),
             skew_ms=round(self.skew_allowance * 1000),
             metadata=checked_metadata,
         )
@@ -241,7 +242,8 @@ class BaseStore(ABC):
     def delete_record(self, name: str) -> None:
         """Delete the record outright, as a TTL sweep or an operator would.
 
-        Tokens stay monotonic afterwards: a record created afresh starts at the current epoch ms.
+        Tokens stay monotonic afterwards when the record was last granted at least twice the skew
+        allowance earlier (docs/tokens.md; ``cloudlease.purge`` checks it).
         """
         raise NotImplementedError(f"{type(self).__name__} cannot delete records")
 

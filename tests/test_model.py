@@ -24,14 +24,23 @@ def record(holder: str = "b", token: int = 7, expires_at: int = 12_000) -> Lease
     return LeaseRecord("job", holder, token, expires_at, 1_000, 1_000, 3)
 
 
-def test_a_fresh_record_starts_its_token_at_the_epoch_ms() -> None:
-    assert rules.next_token(None, 10_000) == 10_000
-    assert rules.acquired(None, request()).token == 10_000
+def test_a_fresh_record_starts_its_token_at_the_epoch_us() -> None:
+    assert rules.next_token(None, 10_000_123) == 10_000_123
+    assert rules.acquired(None, request()).token == 10_000_000  # no now_us: ms x 1000
+    timed = AcquireRequest("job", "a", 5_000, 10_000, 0, {}, now_us=10_000_123)
+    assert rules.acquired(None, timed).token == 10_000_123
+    assert rules.acquired(None, timed).schema == rules.SCHEMA
 
 
 def test_tokens_grow_by_at_least_one_and_catch_up_with_the_clock() -> None:
-    assert rules.next_token(record(token=20_000), 10_000) == 20_001
-    assert rules.next_token(record(token=7), 10_000) == 10_000
+    assert rules.next_token(record(token=20_000_000), 10_000_000) == 20_000_001
+    assert rules.next_token(record(token=7), 10_000_000) == 10_000_000
+
+
+def test_a_millisecond_token_of_schema_1_is_lifted_to_microseconds() -> None:
+    legacy = LeaseRecord("job", "", 10_000, 10_000, 1_000, 1_000, 3, schema=1)
+    lifted = rules.acquired(legacy, request())
+    assert (lifted.token, lifted.schema) == (10_000_000, rules.SCHEMA)
 
 
 def test_can_acquire_cases() -> None:
@@ -50,9 +59,11 @@ def test_transitions_count_holder_changes_only() -> None:
     assert reentered.transitions == 3 and reentered.acquired_at == 1_000
 
 
-def test_release_keeps_the_token_and_never_extends_expiry() -> None:
+def test_release_keeps_the_token_and_sets_expiry_to_the_release_time() -> None:
     released = rules.released(record(expires_at=12_000), 11_000)
     assert (released.holder, released.token, released.expires_at) == ("", 7, 11_000)
+    late = rules.released(record(expires_at=12_000), 13_000)  # DynamoDB's RELEASE_UPDATE too
+    assert (late.holder, late.token, late.expires_at) == ("", 7, 13_000)
 
 
 def test_durations_accept_seconds_and_timedeltas() -> None:

@@ -4,6 +4,9 @@ Each operation is one ``BEGIN IMMEDIATE`` transaction (read, decide, write), so 
 never interleave inside an operation. WAL journaling and a busy timeout keep contention cheap.
 ``sqlite:///leases.db`` is relative to the working directory, ``sqlite:////var/x.db`` absolute.
 Query options: ``table`` (default ``cloudlease_leases``), ``timeout`` (busy timeout, seconds).
+
+The ``schema`` column (default 1) marks rows written under the µs token rule with 2; a
+cloudlease that predates it names the other columns only, so every row it writes reads as 1.
 """
 
 from __future__ import annotations
@@ -30,7 +33,9 @@ T = TypeVar("T")
 _TABLE_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
 DEFAULT_TABLE = "cloudlease_leases"
 DEFAULT_BUSY_TIMEOUT = 10.0
-_COLUMNS = "name, holder, token, expires_at, acquired_at, renewed_at, transitions, metadata"
+_COLUMNS = "name, holder, token, expires_at, acquired_at, renewed_at, transitions, metadata, schema"
+# Added after the first release: rows written by an older cloudlease take the default.
+_SCHEMA_COLUMN = f"schema INTEGER NOT NULL DEFAULT {rules.LEGACY_SCHEMA}"
 
 
 class SQLiteStore(BaseStore):
@@ -106,8 +111,9 @@ class SQLiteStore(BaseStore):
                 "name TEXT PRIMARY KEY, holder TEXT NOT NULL, token INTEGER NOT NULL, "
                 "expires_at INTEGER NOT NULL, acquired_at INTEGER NOT NULL, "
                 "renewed_at INTEGER NOT NULL, transitions INTEGER NOT NULL, "
-                "metadata TEXT NOT NULL)"
+                f"metadata TEXT NOT NULL, {_SCHEMA_COLUMN})"
             )
+            self._add_schema_column(connection)
         except sqlite3.Error as exc:
             raise StoreUnavailable(
                 f"cannot open the SQLite file ({exc}); check the path and its permissions",
@@ -116,6 +122,17 @@ class SQLiteStore(BaseStore):
             ) from exc
         self._connection = connection
         return connection
+
+    def _add_schema_column(self, connection: sqlite3.Connection) -> None:
+        """Give a table made by an older cloudlease its ``schema`` column (rows read as 1)."""
+        columns = {row[1] for row in connection.execute(f"PRAGMA table_info({self.table})")}
+        if "schema" in columns:
+            return
+        try:
+            connection.execute(f"ALTER TABLE {self.table} ADD COLUMN {_SCHEMA_COLUMN}")
+        except sqlite3.OperationalError as exc:
+            if "duplicate column" not in str(exc):  # another process added it just now
+                raise
 
     @contextmanager
     def _transaction(self, name: str | None) -> Iterator[sqlite3.Connection]:
@@ -165,7 +182,7 @@ class SQLiteStore(BaseStore):
 
     def _write(self, connection: sqlite3.Connection, record: LeaseRecord) -> None:
         connection.execute(
-            f"INSERT OR REPLACE INTO {self.table} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT OR REPLACE INTO {self.table} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 record.name,
                 record.holder,
@@ -175,14 +192,16 @@ class SQLiteStore(BaseStore):
                 record.renewed_at,
                 record.transitions,
                 json.dumps(record.metadata, separators=(",", ":"), sort_keys=True),
+                record.schema,
             ),
         )
 
     def _decode(self, row: tuple[Any, ...]) -> LeaseRecord:
-        name, holder, *numbers, metadata = row
+        name, holder, *numbers, metadata, schema = row
         try:
             decoded = json.loads(metadata)
-            if not isinstance(holder, str) or not all(isinstance(n, int) for n in numbers):
+            numbers_ok = all(isinstance(n, int) for n in (*numbers, schema))
+            if not isinstance(holder, str) or not numbers_ok:
                 raise TypeError("wrong column types")
             if not isinstance(decoded, dict):
                 raise TypeError("metadata is not an object")
@@ -195,7 +214,7 @@ class SQLiteStore(BaseStore):
             ) from None
         token, expires_at, acquired_at, renewed_at, transitions = numbers
         return LeaseRecord(
-            name, holder, token, expires_at, acquired_at, renewed_at, transitions, decoded
+            name, holder, token, expires_at, acquired_at, renewed_at, transitions, decoded, schema
         )
 
     # -- primitives -------------------------------------------------------------------------

@@ -37,6 +37,10 @@ class FakeClock:
         with self._cond:
             return self._wall0 + round(self._elapsed * 1000) + self.skew_ms
 
+    def wall_us(self) -> int:
+        with self._cond:
+            return (self._wall0 + self.skew_ms) * 1000 + round(self._elapsed * 1_000_000)
+
     def monotonic(self) -> float:
         with self._cond:
             return self._mono0 + self._elapsed
