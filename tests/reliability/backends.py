@@ -8,7 +8,9 @@ history. Each history uses a lease name of its own, so histories never see each 
 
 from __future__ import annotations
 
+import os
 import random
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,11 @@ from cloudlease.stores.memory import MemoryStore
 from cloudlease.stores.sqlite import SQLiteStore
 from cloudlease.testing.history import History
 from tests.reliability.sim import Sim, SimClock
+from tests.reliability.wired import WireFaults
+
+#: Seconds: a Firestore call's deadline through the fault proxy.
+WIRE_DEADLINE = 1.0
+_FIRESTORE_ENV = threading.Lock()
 
 
 class _Base:
@@ -67,31 +74,53 @@ class DynamoDBBackend(_Base):
 
     name = "dynamodb"
 
-    def __init__(self, endpoint: str, table: str) -> None:
+    def __init__(self, endpoint: str | None, table: str, wire: WireFaults | None = None) -> None:
+        from botocore.config import Config
+
         from cloudlease_dynamodb.client import make_client
         from tests.dynamodb.conftest import REGION, session
 
         self.table = table
-        self.client: Any = make_client(
-            region=REGION,
-            endpoint_url=endpoint,
-            profile=None,
-            session=session(),
-            config=None,
-            store=f"dynamodb://{table}",
+        self.wire = wire
+
+        def client(via: str | None, config: Config | None) -> Any:
+            made = make_client(
+                region=REGION,
+                endpoint_url=via,
+                profile=None,
+                session=session(),
+                config=config,
+                store=f"dynamodb://{table}",
+            )
+            # First: the throttle answers before anything else would send (or moto's stubber
+            # would answer in process, see InProcessDynamoDBBackend).
+            made.meta.events.register_first("before-send.dynamodb", self._before_send)
+            return made
+
+        self.client: Any = client(endpoint, None)
+        # Through the proxy, a held reply costs the read timeout in real seconds: keep it short.
+        self.wired: Any = (
+            self.client
+            if wire is None
+            else client(wire.proxy.url, Config(connect_timeout=1, read_timeout=0.5))
         )
-        self.client.meta.events.register("before-send.dynamodb", self._before_send)
         self._sim: Sim | None = None
         self._history: History | None = None
         self._rng = random.Random(0)
         self._rate = 0.0
 
     def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        return self._open(self.wired, clock, skew_allowance)
+
+    def open_admin(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        return self._open(self.client, clock, skew_allowance)
+
+    def _open(self, client: Any, clock: SimClock, skew_allowance: float) -> BaseStore:
         from cloudlease_dynamodb import DynamoDBStore
 
         return DynamoDBStore(
             self.table,
-            client=self.client,
+            client=client,
             clock=clock,
             skew_allowance=skew_allowance,
             rng=random.Random(clock.skew_ms),
@@ -101,10 +130,14 @@ class DynamoDBBackend(_Base):
         self._sim, self._history = sim, history
         self._rng = random.Random(rng.getrandbits(64))
         self._rate = throttle_rate
+        if self.wire is not None:
+            self.wire.begin(history, rng)
 
     def end(self) -> None:
         self._sim = self._history = None
         self._rate = 0.0
+        if self.wire is not None:
+            self.wire.end()
 
     def _before_send(self, request: Any, event_name: str, **_: Any) -> Any:
         """Answer ThrottlingException without sending (nothing applied), at the drawn rate."""
@@ -120,28 +153,95 @@ class DynamoDBBackend(_Base):
         return error_response(request, 400, "ThrottlingException")
 
 
+class InProcessDynamoDBBackend(DynamoDBBackend):
+    """A table in moto's in-process backend (``mock_aws``): botocore builds, signs and parses
+    every request as over HTTP, and moto's stubber answers it in the calling thread, no socket.
+
+    moto is not atomic under concurrent requests (why every racing test uses the locked server),
+    but no two requests race here: the simulation runs one task at a time (``Sim.step`` hands
+    the baton to one task and waits until it yields), and a request runs inside that task's
+    turn (``SimStore._send`` calls the store between two yields), in that task's thread. The
+    only code outside the tasks (``on_tick`` hooks, the harness between steps) runs while every
+    task waits, and sends no DynamoDB request. The mock is active only during a history
+    (``begin`` .. ``end``); the table and its items stay in moto between histories.
+    """
+
+    name = "dynamodb"
+
+    def __init__(self) -> None:
+        from moto import mock_aws
+
+        from tests.dynamodb.conftest import create_table
+
+        self._mock = mock_aws()
+        self._mock.start()
+        try:
+            table = create_table(None)
+            super().__init__(None, table)
+        finally:
+            self._mock.stop(remove_data=False)
+
+    def begin(self, sim: Sim, history: History, rng: random.Random, throttle_rate: float) -> None:
+        self._mock.start(reset=False)
+        super().begin(sim, history, rng, throttle_rate)
+
+    def end(self) -> None:
+        super().end()
+        self._mock.stop(remove_data=False)
+
+
 class FirestoreBackend(_Base):
     """A collection on Google's Firestore emulator."""
 
     name = "firestore"
 
-    def __init__(self, project: str, collection: str) -> None:
+    def __init__(self, project: str, collection: str, wire: WireFaults | None = None) -> None:
         from google.cloud import firestore
 
         self.project = project
         self.collection = collection
         self.client = firestore.Client(project=project)
+        self.wire = wire
+        self.wired = self.client
+        if wire is not None:  # the client reads the emulator's address when it is built
+            with _FIRESTORE_ENV:
+                previous = os.environ.get("FIRESTORE_EMULATOR_HOST")
+                os.environ["FIRESTORE_EMULATOR_HOST"] = wire.proxy.address
+                try:
+                    self.wired = firestore.Client(project=project)
+                finally:
+                    if previous is None:
+                        del os.environ["FIRESTORE_EMULATOR_HOST"]
+                    else:
+                        os.environ["FIRESTORE_EMULATOR_HOST"] = previous
 
     def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        return self._open(self.wired, clock, skew_allowance)
+
+    def open_admin(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        return self._open(self.client, clock, skew_allowance)
+
+    def _open(self, client: Any, clock: SimClock, skew_allowance: float) -> BaseStore:
         from cloudlease_firestore import FirestoreStore
 
         return FirestoreStore(
             self.project,
             self.collection,
-            client=self.client,
+            client=client,
             clock=clock,
             skew_allowance=skew_allowance,
+            # A reply held at the wire costs the call's deadline in real seconds; the emulator
+            # enforces it too (a commit it gave up on did not apply), so not too short either.
+            timeout=WIRE_DEADLINE if client is not self.client else 10.0,
         )
+
+    def begin(self, sim: Sim, history: History, rng: random.Random, throttle_rate: float) -> None:
+        if self.wire is not None:
+            self.wire.begin(history, rng)
+
+    def end(self) -> None:
+        if self.wire is not None:
+            self.wire.end()
 
 
 class AzureBlobBackend(_Base):
@@ -152,20 +252,45 @@ class AzureBlobBackend(_Base):
     ttl = 15.0
     server_expiry = True
 
-    def __init__(self, azurite: Any, container: str) -> None:
+    def __init__(self, azurite: Any, container: str, wire: WireFaults | None = None) -> None:
         self.azurite = azurite
         self.container = container
         self.client = azurite.container_client(container)
+        self.wire = wire
+        self.wired = self.client
+        if wire is not None:
+            from cloudlease_azure_blob._client import client_options
+            from tests.azure_blob.azurite import Azurite, quick_retries
+
+            # The options the store ships (short timeouts, linear retries), with the retries'
+            # real waits shortened: the simulation's time does not pass during a request anyway.
+            options = dict(client_options(), retry_policy=quick_retries())
+            options.update(read_timeout=1, connection_timeout=1)
+            self.wired = Azurite(wire.proxy.port).container_client(container, **options)
 
     def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        return self._open(self.wired, clock, skew_allowance)
+
+    def open_admin(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        return self._open(self.client, clock, skew_allowance)
+
+    def _open(self, client: Any, clock: SimClock, skew_allowance: float) -> BaseStore:
         from cloudlease_azure_blob import AzureBlobStore
 
         return AzureBlobStore(
             self.azurite.url(self.container),
-            container_client=self.client,
+            container_client=client,
             clock=clock,
             skew_allowance=skew_allowance,
         )
+
+    def begin(self, sim: Sim, history: History, rng: random.Random, throttle_rate: float) -> None:
+        if self.wire is not None:
+            self.wire.begin(history, rng)
+
+    def end(self) -> None:
+        if self.wire is not None:
+            self.wire.end()
 
     def expire(self, store: BaseStore, name: str) -> None:
         from cloudlease_azure_blob import AzureBlobStore

@@ -20,10 +20,17 @@ from tests.reliability.backends import (
     DynamoDBBackend,
     FirestoreBackend,
     GCSBackend,
+    InProcessDynamoDBBackend,
     MemoryBackend,
     S3Backend,
     SQLiteBackend,
 )
+from tests.reliability.wired import HTTP1, HTTP2, Mixed, WireFaults, lost_rollback
+from tests.wire.fixtures import upstream_port
+from tests.wire.proxy import FaultProxy
+
+#: Every n-th seed of these stores runs its contenders' requests through the fault proxy.
+WIRE_EVERY = {"dynamodb": 4, "firestore": 2, "azure_blob": 2}
 
 BACKENDS = ["memory", "sqlite", "dynamodb", "firestore", "azure_blob", "s3", "gcs"]
 
@@ -41,6 +48,11 @@ def backend_factory(
     """``make(name)`` -> a Backend; emulators start on first use."""
     made: dict[str, Any] = {}
 
+    def proxy(port: int, http2: bool = False) -> FaultProxy:
+        started = FaultProxy(port, http2=http2).start()
+        request.addfinalizer(started.stop)
+        return started
+
     def make(name: str) -> Any:
         if name in made:
             return made[name]
@@ -48,17 +60,32 @@ def backend_factory(
             backend: Any = MemoryBackend()
         elif name == "sqlite":
             backend = SQLiteBackend(tmp_path_factory.mktemp("sqlite") / "leases.db")
-        elif name == "dynamodb":
+        elif name == "dynamodb":  # in process; a share over HTTP through the fault proxy
             from tests.dynamodb.conftest import create_table
 
             endpoint = request.getfixturevalue("locked_endpoint")
-            backend = DynamoDBBackend(endpoint, create_table(endpoint))
+            wire = WireFaults(proxy(upstream_port(endpoint)), HTTP1)
+            wired = DynamoDBBackend(endpoint, create_table(endpoint), wire)
+            backend = Mixed(InProcessDynamoDBBackend(), wired, WIRE_EVERY[name])
         elif name == "firestore":
-            request.getfixturevalue("emulator")
-            backend = FirestoreBackend(PROJECT, f"reliability_{os.getpid()}")
+            emulator_ = request.getfixturevalue("emulator")
+            collection = f"reliability_{os.getpid()}"
+            firestore_proxy = proxy(upstream_port(emulator_.host), http2=True)
+            wire = WireFaults(firestore_proxy, HTTP2, spare=lost_rollback)
+            backend = Mixed(
+                FirestoreBackend(PROJECT, collection),
+                FirestoreBackend(PROJECT, collection, wire),
+                WIRE_EVERY[name],
+            )
         elif name == "azure_blob":
             azurite_ = request.getfixturevalue("azurite")
-            backend = AzureBlobBackend(azurite_, azurite_.new_container())
+            container = azurite_.new_container()
+            wire = WireFaults(proxy(azurite_.port), HTTP1)
+            backend = Mixed(
+                AzureBlobBackend(azurite_, container),
+                AzureBlobBackend(azurite_, container, wire),
+                WIRE_EVERY[name],
+            )
         elif name == "s3":
             from tests.s3.conftest import create_bucket as create_s3_bucket
 

@@ -140,7 +140,7 @@ class _Run:
         self.pending: dict[object, float] = {}  # acquires on their way: sent at
         self.skews: list[int] = []
         self.server_until: float | None = None
-        self.admin = backend.open(SimClock(self.sim), self.allowance)
+        self.admin: BaseStore  # opened in run(), once the backend knows this history's way in
         self.next_freeze = self.clock.monotonic() + self._gap(profile.freeze_every)
         self.next_crash = self.clock.monotonic() + self._gap(profile.crash_every)
         self.incarnations = itertools.count(1)
@@ -154,8 +154,10 @@ class _Run:
 
     def store_for(self, actor: str, skew_ms: int, faults: bool) -> SimStore:
         p = self.p
+        # Without faults (the probe): off the wire too, as the harness's own store.
+        opener = self.backend.open if faults else getattr(self.backend, "open_admin", None)
         store = SimStore(
-            self.backend.open(SimClock(self.sim, skew_ms), self.allowance),
+            (opener or self.backend.open)(SimClock(self.sim, skew_ms), self.allowance),
             self.sim,
             self.history,
             actor,
@@ -166,16 +168,26 @@ class _Run:
             rng=random.Random(self.rng.getrandbits(64)),
             on_applied=self._applied if self.backend.server_expiry else None,
             pending=self.pending,
+            truth=self.admin,
         )
         self.stores.append(store)
         return store
 
     def _applied(self, op: str, name: str, ttl_ms: int) -> None:
-        """Server-side expiry: the server frees the lease ttl after it applied the request."""
+        """Server-side expiry: the server frees the lease ttl after it applied the request.
+
+        ``op?``: the store's request failed, yet the server may have applied it (a reply lost
+        at the wire, after the SDK's retries): the server may hold the lease until ttl from
+        now, so it is freed no earlier (later only delays contenders, within the stuck bound).
+        """
+        until = self.sim.now() + math.floor(ttl_ms / 1000)
         if op == "release":
             self.server_until = None
+        elif op.endswith("?"):
+            if not op.startswith("release"):
+                self.server_until = max(self.server_until or until, until)
         else:
-            self.server_until = self.sim.now() + math.floor(ttl_ms / 1000)
+            self.server_until = until
 
     def _server_tick(self) -> None:
         if self.server_until is not None and self.sim.now() >= self.server_until:
@@ -295,6 +307,11 @@ class _Run:
 
     def run(self) -> Outcome:
         self.backend.begin(self.sim, self.history, self.rng, self.p.throttle_rate)
+        # The harness's own store (sweeps, server expiry, the truth of what was applied) meets
+        # no injected fault: a backend with faults at the wire opens it off the wire.
+        self.admin = getattr(self.backend, "open_admin", self.backend.open)(
+            SimClock(self.sim), self.allowance
+        )
         if self.backend.server_expiry:
             self.sim.on_tick.append(self._server_tick)
         try:
@@ -333,6 +350,7 @@ def summary(outcomes: list[Outcome]) -> dict[str, Any]:
         "renewals": kinds["renewed"],
         "fenced writes": kinds["write"],
         "deletions": kinds["deleted"],
+        "wire histories": sum(1 for o in outcomes if any(e.kind == "wire" for e in o.events)),
         "faults": dict(sorted(faults.items())),
         "violations": sum(len(o.problems) for o in outcomes),
     }

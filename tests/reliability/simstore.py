@@ -47,6 +47,7 @@ class SimStore(FaultyStore):
         rng: random.Random | None = None,
         on_applied: Callable[[str, str, Any], None] | None = None,
         pending: dict[object, float] | None = None,
+        truth: BaseStore | None = None,
     ) -> None:
         super().__init__(inner, lost_rate=lost_rate, transient_rate=transient_rate, rng=rng)
         self.sim = sim
@@ -57,6 +58,8 @@ class SimStore(FaultyStore):
         self._attempts = attempts
         self._local = threading.local()
         self.pending = pending  # acquire requests on their way to the store: sent at (time)
+        # Reads the record with no fault on the way (the harness's own store; else ``inner``).
+        self.truth = truth or inner
 
     # -- the contract, observed -------------------------------------------------------------
 
@@ -136,7 +139,8 @@ class SimStore(FaultyStore):
             except StoreUnavailable:
                 # The store's own request failed: did it land anyway? Ask the store directly
                 # (no faults, no latency) so the truth is known whatever the store reported.
-                current = self.inner._get(request.name)
+                self._maybe_applied("acquire", request.name, request.ttl_ms)
+                current = self.truth._get(request.name)
                 if current and (current.holder, current.expires_at) == (
                     request.holder,
                     request.expires_at,
@@ -150,13 +154,23 @@ class SimStore(FaultyStore):
 
         return self._call("acquire", request.name, apply)
 
+    def _maybe_applied(self, op: str, name: str, ttl_ms: int) -> None:
+        """The store's request failed, but the server may have applied it (a reply lost at the
+        wire, after the SDK's own retries): ``on_applied`` hears ``op?``."""
+        if self.on_applied is not None:
+            self.on_applied(f"{op}?", name, ttl_ms)
+
     def _record_grant(self, request: AcquireRequest, record: LeaseRecord) -> None:
         attempt = getattr(self._local, "attempt", None)
         self.history.record(request.holder, "applied", token=record.token, attempt=attempt)
 
     def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
         def apply() -> tuple[LeaseRecord, Any]:
-            result = self.inner._renew(lease, now_ms, ttl_ms)
+            try:
+                result = self.inner._renew(lease, now_ms, ttl_ms)
+            except StoreUnavailable:
+                self._maybe_applied("renew", lease.name, ttl_ms)
+                raise
             if self.on_applied is not None:
                 self.on_applied("renew", lease.name, ttl_ms)
             return result
