@@ -8,7 +8,10 @@ key            value
 =============  =============================================================================
 cloudlease     format version, ``1``: marks a lease blob (any other blob is refused)
 holder         holder id; absent while the lease is free
-token          fencing token (decimal)
+token          fencing token (decimal, epoch µs at most at its grant; docs/tokens.md)
+schema         ``2``: tokens in µs; absent when an older cloudlease wrote the metadata (ms
+               tokens, read as schema 1). ``cloudlease`` stays ``1`` so older clients
+               keep reading the blob; every write replaces all the metadata.
 expires_at     epoch ms at which the acquiring attempt's blob lease would end
 acquired_at    epoch ms of the acquisition that made ``holder`` the holder
 renewed_at     epoch ms of the last write of the record (renewals do not write it)
@@ -29,6 +32,7 @@ from dataclasses import dataclass, replace
 from cloudlease._validation import NAME_PATTERN, encode_metadata
 from cloudlease.errors import CorruptRecord
 from cloudlease.lease import LeaseRecord
+from cloudlease.records import LEGACY_SCHEMA
 
 FORMAT_KEY = "cloudlease"
 FORMAT_VERSION = "1"
@@ -86,6 +90,7 @@ def to_metadata(record: LeaseRecord, seconds: int) -> dict[str, str]:
         "transitions": str(record.transitions),
         "lease_seconds": str(seconds),
         "metadata": encode_metadata(record.metadata),
+        "schema": str(record.schema),
     }
     if record.holder:
         metadata["holder"] = record.holder
@@ -130,12 +135,14 @@ def from_metadata(
             renewed_at=int(values.get("renewed_at", "0")),
             transitions=int(values.get("transitions", "0")),
             metadata=decoded,
+            schema=int(values.get("schema", str(LEGACY_SCHEMA))),
         )
         seconds = int(values.get("lease_seconds", str(MIN_LEASE_SECONDS)))
     except (KeyError, ValueError) as exc:
         raise CorruptRecord(
-            f"{where} has unreadable lease metadata ({exc!r}); delete the blob (its token "
-            "restarts at the current epoch ms) or fix the metadata",
+            f"{where} has unreadable lease metadata ({exc!r}); fix the metadata, or delete the "
+            "blob once it is free (cloudlease purge: its token restarts at the current epoch "
+            "µs)",
             lease=name,
             store=store,
         ) from None

@@ -13,6 +13,7 @@ from typing import Any
 
 from cloudlease.errors import CorruptRecord
 from cloudlease.lease import LeaseRecord
+from cloudlease.records import LEGACY_SCHEMA
 from cloudlease_dynamodb.schema import AttributeNames
 
 Item = Mapping[str, Mapping[str, Any]]
@@ -47,6 +48,7 @@ def decode(item: Item, names: AttributeNames, *, table: str, store: str) -> Leas
             renewed_at=_int(item, names.renewed_at),
             transitions=_int(item, names.transitions),
             metadata=metadata,
+            schema=_int(item, names.schema) if names.schema in item else LEGACY_SCHEMA,
         )
     except (KeyError, TypeError, ValueError) as exc:
         reason = exc.args[0] if exc.args else repr(exc)

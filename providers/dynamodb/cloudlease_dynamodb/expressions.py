@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from cloudlease.records import AcquireRequest
+from cloudlease.records import SCHEMA, AcquireRequest, LeaseRecord
 from cloudlease_dynamodb.codec import encode_metadata, n, s
 from cloudlease_dynamodb.schema import AttributeNames
 
@@ -31,30 +31,49 @@ _WELL_FORMED = (
 #   expired on our clock beyond the skew allowance -> #expires_at < :stale_before
 #                                                     (now - skew > expires_at)
 #   held by us already                             -> refused here; re-entry below
-# transitions + 1 (a holder change); a fresh item's token starts at now_ms, then +1.
+#   written by an older cloudlease (no #schema)    -> refused here; LIFT below
+# transitions + 1 (a holder change). Tokens (docs/tokens.md): an update cannot read the item
+# first, so a fresh item starts at now_us + 1 and each acquisition adds one (the record's
+# token never passes true time + skew: grants are more than 1 µs apart).
 TAKEOVER_CONDITION = (
-    f"attribute_not_exists(#key) OR ({_WELL_FORMED} AND #holder <> :holder "
-    "AND (#holder = :free OR #expires_at < :stale_before))"
+    f"attribute_not_exists(#key) OR ({_WELL_FORMED} AND #schema = :schema "
+    "AND #holder <> :holder AND (#holder = :free OR #expires_at < :stale_before))"
 )
 TAKEOVER_UPDATE = (
-    "SET #holder = :holder, #token = if_not_exists(#token, :now_ms) + :one, "
+    "SET #holder = :holder, #token = if_not_exists(#token, :now_us) + :one, "
     "#expires_at = :expires_at, #acquired_at = :now_ms, #renewed_at = :now_ms, "
     "#transitions = if_not_exists(#transitions, :zero) + :one, #metadata = :metadata, "
-    "#ttl = :purge_at"
+    "#ttl = :purge_at, #schema = :schema"
 )
 
 # Re-entry: the item already names us (a lost response, or a restart with the same holder id).
 # A new token, but the same holder: transitions and acquired_at are kept.
-REENTRY_CONDITION = "#holder = :holder AND attribute_type(#token, :N)"
+REENTRY_CONDITION = "#holder = :holder AND attribute_type(#token, :N) AND #schema = :schema"
 REENTRY_UPDATE = (
     "SET #token = #token + :one, #expires_at = :expires_at, #renewed_at = :now_ms, "
     "#metadata = :metadata, #ttl = :purge_at"
 )
 
+# Lift: an item without #schema was written by a cloudlease that counted tokens in ms (before
+# the upgrade, or re-created by an older client after a deletion). Continuing at token + 1
+# would keep an older client's smaller token, so the store reads it (the failed condition
+# returned it), decides as the read-first stores do (``records.acquired``: token =
+# max(token + 1, now_us)) and writes the result only if the item is still the one it read.
+LIFT_CONDITION = (
+    "(attribute_not_exists(#schema) OR #schema < :schema) AND #holder = :seen_holder "
+    "AND #token = :seen_token AND #expires_at = :seen_expires_at"
+)
+LIFT_UPDATE = (
+    "SET #holder = :holder, #token = :token, #expires_at = :expires_at, "
+    "#acquired_at = :acquired_at, #renewed_at = :now_ms, #transitions = :transitions, "
+    "#metadata = :metadata, #ttl = :purge_at, #schema = :schema"
+)
+
 # Renew and release: only while the item still names this holder AND this token.
 HELD_CONDITION = "#holder = :holder AND #token = :token"
 RENEW_UPDATE = "SET #expires_at = :expires_at, #renewed_at = :now_ms, #ttl = :purge_at"
-# Release clears the holder and keeps the token; expiry becomes the release time.
+# Release clears the holder and keeps the token; expiry becomes the release time. This is
+# ``records.released`` too: the one rule of every store (a SET cannot take a minimum).
 RELEASE_UPDATE = "SET #holder = :free, #expires_at = :now_ms, #ttl = :purge_at"
 
 # Force release (operators): any well-formed item, whoever holds it.
@@ -98,12 +117,32 @@ class Requests:
     def reentry(self, request: AcquireRequest) -> dict[str, Any]:
         return self._update(request.name, REENTRY_UPDATE, REENTRY_CONDITION, self._acq(request))
 
+    def lift(self, request: AcquireRequest, seen: LeaseRecord, to: LeaseRecord) -> dict[str, Any]:
+        """Replace ``seen`` (an item of an older schema) by ``to`` if it is still ``seen``."""
+        values = {
+            ":holder": s(to.holder),
+            ":token": n(to.token),
+            ":expires_at": n(to.expires_at),
+            ":acquired_at": n(to.acquired_at),
+            ":now_ms": n(to.renewed_at),
+            ":transitions": n(to.transitions),
+            ":metadata": s(encode_metadata(to.metadata)),
+            ":purge_at": self.purge_at(to.expires_at),
+            ":schema": n(SCHEMA),
+            ":seen_holder": s(seen.holder),
+            ":seen_token": n(seen.token),
+            ":seen_expires_at": n(seen.expires_at),
+        }
+        return self._update(request.name, LIFT_UPDATE, LIFT_CONDITION, values)
+
     def _acq(self, request: AcquireRequest) -> dict[str, Any]:
         return {
             ":holder": s(request.holder),
             ":free": s(""),
             ":stale_before": n(request.now_ms - request.skew_ms),
             ":now_ms": n(request.now_ms),
+            ":now_us": n(request.token_floor),
+            ":schema": n(SCHEMA),
             ":one": n(1),
             ":zero": n(0),
             ":expires_at": n(request.expires_at),

@@ -16,8 +16,9 @@ DEFAULT_PARTITION_KEY = "name"
 #: The numeric TTL attribute (epoch SECONDS) DynamoDB's Time to Live deletes records by.
 DEFAULT_TTL_ATTRIBUTE = "purge_at"
 #: How long past ``expires_at`` (or the release) an untouched record is kept before TTL may
-#: delete it. Tokens stay monotonic after deletion as long as a record saw fewer acquisitions
-#: than milliseconds passed, which this horizon makes certain in practice.
+#: delete it. Tokens stay monotonic after deletion when a record is deleted at least twice the
+#: skew allowance after its last grant (docs/tokens.md); the store refuses a ``purge_after``
+#: below three skew allowances, and a week also outlasts any request still on its way.
 DEFAULT_PURGE_AFTER = timedelta(days=7)
 
 #: What the store needs on the table at run time (acquire, renew, release, get, status, fenced
@@ -53,6 +54,8 @@ class AttributeNames:
     transitions: str = "transitions"
     metadata: str = "metadata"
     ttl: str = DEFAULT_TTL_ATTRIBUTE
+    #: Record schema (N): 2 = µs tokens; absent on items written by an older cloudlease.
+    schema: str = "schema"
 
     def __post_init__(self) -> None:
         values = [getattr(self, f.name) for f in fields(self)]

@@ -19,11 +19,12 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from cloudlease import records as rules
 from cloudlease._validation import Duration, to_seconds
 from cloudlease.clock import Clock
-from cloudlease.errors import CorruptRecord, LeaseLost, StoreUnavailable
+from cloudlease.errors import ConfigError, CorruptRecord, LeaseLost, StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
-from cloudlease.records import AcquireRequest
+from cloudlease.records import SCHEMA, AcquireRequest
 from cloudlease.skew import HttpDateProbe, measures_host_clock
 from cloudlease.store import BaseStore, Capabilities
 from cloudlease_dynamodb import codec, fencing
@@ -104,6 +105,13 @@ class DynamoDBStore(BaseStore):
         self._session = session
         self.attributes = attributes if attributes is not None else AttributeNames()
         self.purge_after = to_seconds(purge_after, what="purge_after", store=self.url)
+        if self.purge_after < 3 * self.skew_allowance:  # docs/tokens.md: the deletion contract
+            raise ConfigError(
+                f"purge_after={self.purge_after:g}s is shorter than 3 x the skew allowance "
+                f"({self.skew_allowance:g}s): a record deleted that early could be re-created "
+                "with a smaller fencing token; keep the default (7 days) or raise it",
+                store=self.url,
+            )
         self.throttle_budget = to_seconds(
             throttle_budget, what="throttle_budget", store=self.url, allow_zero=True
         )
@@ -202,6 +210,11 @@ class DynamoDBStore(BaseStore):
             if new is not None:
                 return self.decode(new), None
             current = None if old is None else self.decode(old)
+            if current is not None and current.schema != SCHEMA:
+                lifted = self._lift(request, current, budget)
+                if lifted is not None:
+                    return lifted, None
+                continue  # changed since we read it: decide again
             if current is not None and current.holder != request.holder:
                 raise self._held(request, current)
             if current is None:
@@ -217,6 +230,23 @@ class DynamoDBStore(BaseStore):
             lease=request.name,
             store=self.url,
         )
+
+    def _lift(
+        self, request: AcquireRequest, current: LeaseRecord, budget: float
+    ) -> LeaseRecord | None:
+        """Acquire an item of another schema as the read-first stores do (expressions.LIFT)."""
+        if current.schema > SCHEMA:
+            raise CorruptRecord(
+                f"the item was written by a newer cloudlease (record schema {current.schema}, "
+                f"this one writes {SCHEMA}); upgrade cloudlease-dynamodb on this client",
+                lease=request.name,
+                store=self.url,
+            )
+        if not rules.can_acquire(current, request):
+            raise self._held(request, current)
+        lifted = rules.acquired(current, request)
+        new, _ = self._update(self.requests.lift(request, current, lifted), request.name, budget)
+        return None if new is None else self.decode(new)
 
     def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
         budget = min(self.throttle_budget, max(lease.remaining(), 0.0))

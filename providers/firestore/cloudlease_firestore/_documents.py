@@ -12,14 +12,18 @@ field         type       meaning
 ============  =========  ================================================================
 name          string     the lease name (equal to the document id)
 holder        string     the holder id, ``""`` when released
-token         integer    fencing token, strictly greater on every acquisition
+token         integer    fencing token, strictly greater on every acquisition (epoch µs)
 expires_at    integer    wall-clock epoch ms after which others may take over
 acquired_at   integer    epoch ms of the acquisition by the current holder
 renewed_at    integer    epoch ms of the last write by the holder
 transitions   integer    how many times the holder changed
 metadata      string     the holder's metadata as compact JSON (exact round trip)
+schema        integer    2: tokens in µs (absent: written by an older cloudlease, ms tokens)
 cleanup_at    timestamp  ``expires_at + cleanup_after``: the field for a Firestore TTL policy
 ============  =========  ================================================================
+
+Every write replaces the whole document, so a document last written by a cloudlease that
+predates ``schema`` has none and reads as schema 1.
 """
 
 from __future__ import annotations
@@ -34,13 +38,14 @@ from google.cloud.firestore_v1.types import document as document_pb
 
 from cloudlease.errors import ConfigError, CorruptRecord
 from cloudlease.lease import LeaseRecord
+from cloudlease.records import LEGACY_SCHEMA
 
 #: The timestamp field a Firestore TTL policy should use (set past ``expires_at``).
 TTL_FIELD = "cleanup_at"
 #: Integer fields of a lease document.
 INTEGER_FIELDS = ("token", "expires_at", "acquired_at", "renewed_at", "transitions")
 #: Every field cloudlease writes, in console order.
-FIELDS = ("name", "holder", *INTEGER_FIELDS, "metadata", TTL_FIELD)
+FIELDS = ("name", "holder", *INTEGER_FIELDS, "metadata", "schema", TTL_FIELD)
 
 _RESERVED_ID = re.compile(r"__.*__")
 _MAX_ID_BYTES = 1500
@@ -79,6 +84,7 @@ def encode(record: LeaseRecord, cleanup_after_ms: int) -> dict[str, document_pb.
         "metadata": document_pb.Value(
             string_value=json.dumps(record.metadata, separators=(",", ":"), sort_keys=True)
         ),
+        "schema": document_pb.Value(integer_value=record.schema),
         TTL_FIELD: document_pb.Value(timestamp_value=cleanup),
     }
     for key in INTEGER_FIELDS:
@@ -123,6 +129,9 @@ def decode(doc_id: str, data: Mapping[str, Any], *, where: str) -> LeaseRecord:
         for key in ("holder", "metadata")
         if not isinstance(data.get(key), str)
     ]
+    schema = data.get("schema", LEGACY_SCHEMA)
+    if not isinstance(schema, int) or isinstance(schema, bool):
+        problems.append(f"schema={schema!r}")
     if data.get("name") != name:
         problems.append(f"name={data.get('name')!r} (document id {doc_id!r})")
     metadata: Any = None
@@ -150,4 +159,5 @@ def decode(doc_id: str, data: Mapping[str, Any], *, where: str) -> LeaseRecord:
         renewed_at=data["renewed_at"],
         transitions=data["transitions"],
         metadata=metadata,
+        schema=schema,
     )

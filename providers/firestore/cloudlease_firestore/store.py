@@ -118,6 +118,13 @@ class FirestoreStore(BaseStore):
             )
         self.max_attempts = max_attempts
         cleanup = to_seconds(cleanup_after, what="cleanup_after", store=self.url)
+        if cleanup < 3 * self.skew_allowance:  # docs/tokens.md: the deletion contract
+            raise ConfigError(
+                f"cleanup_after={cleanup:g}s is shorter than 3 x the skew allowance "
+                f"({self.skew_allowance:g}s): a document deleted that early could be re-created "
+                "with a smaller fencing token; keep the default (7 days) or raise it",
+                store=self.url,
+            )
         self.cleanup_after_ms = round(cleanup * 1000)
         self._client = client
         self._owns_client = client is None
