@@ -16,18 +16,13 @@ from azure.core.exceptions import AzureError, ResourceExistsError, ResourceModif
 from azure.storage.blob import BlobClient
 
 from cloudlease.errors import LeaseLost, StoreUnavailable
-from cloudlease.keeper import HeldLease
-from cloudlease.lease import Lease
+from cloudlease.lease import Fence
 from cloudlease_azure_blob._errors import Where, error_code, translate
 
 TOKEN_KEY = "cloudlease_token"
 LEASE_KEY = "cloudlease_lease"
 HOLDER_KEY = "cloudlease_holder"
 _ATTEMPTS = 5
-
-
-def _lease_of(lease: Lease | HeldLease) -> Lease:
-    return lease.lease if isinstance(lease, HeldLease) else lease
 
 
 def _where(blob: BlobClient) -> Where:
@@ -41,18 +36,16 @@ def stored_token(metadata: dict[str, str]) -> int | None:
     return int(value) if value is not None and value.isdigit() else None
 
 
-def fenced_update(
-    blob: BlobClient, lease: Lease | HeldLease, update: Callable[[bytes | None], bytes]
-) -> str:
+def fenced_update(blob: BlobClient, lease: Fence, update: Callable[[bytes | None], bytes]) -> str:
     """Replace ``blob``'s content with ``update(current content or None)``, fenced by ``lease``.
 
+    ``lease`` is any Fence: a Lease, or the held lease of ``hold()`` and the other front doors.
     Refused with LeaseLost when the lease's local deadline has passed or when the blob already
     carries a newer token (a successor wrote). Returns the new ETag.
     """
-    granted = _lease_of(lease)
     where = _where(blob)
     for _ in range(_ATTEMPTS):
-        granted.ensure()
+        lease.ensure()
         try:
             download = blob.download_blob()
             current: bytes | None = download.readall()
@@ -61,19 +54,19 @@ def fenced_update(
         except AzureError as exc:
             if error_code(exc) != "BlobNotFound":
                 raise translate(
-                    exc, where, lease=granted.name, blob=blob.blob_name, write=False
+                    exc, where, lease=lease.name, blob=blob.blob_name, write=False
                 ) from exc
             current, etag, metadata = None, None, {}
         token = stored_token(metadata)
-        if token is not None and token > granted.token:
+        if token is not None and token > lease.token:
             raise LeaseLost(
                 f"blob {blob.blob_name!r} was written with token {token}, newer than this "
-                f"lease's {granted.token}: another holder took over; stop acting and acquire again",
-                lease=granted.name,
+                f"lease's {lease.token}: another holder took over; stop acting and acquire again",
+                lease=lease.name,
                 store=where.url,
             )
         metadata.update(
-            {TOKEN_KEY: str(granted.token), LEASE_KEY: granted.name, HOLDER_KEY: granted.holder}
+            {TOKEN_KEY: str(lease.token), LEASE_KEY: lease.name, HOLDER_KEY: lease.holder}
         )
         data = update(current)
         try:
@@ -92,17 +85,15 @@ def fenced_update(
         except AzureError as exc:
             if error_code(exc) == "ConditionNotMet":
                 continue
-            raise translate(
-                exc, where, lease=granted.name, blob=blob.blob_name, write=True
-            ) from exc
+            raise translate(exc, where, lease=lease.name, blob=blob.blob_name, write=True) from exc
         return str(result["etag"])
     raise StoreUnavailable(
         f"blob {blob.blob_name!r} kept changing during {_ATTEMPTS} fenced writes; retry",
-        lease=granted.name,
+        lease=lease.name,
         store=where.url,
     )
 
 
-def fenced_upload(blob: BlobClient, lease: Lease | HeldLease, data: bytes) -> str:
+def fenced_upload(blob: BlobClient, lease: Fence, data: bytes) -> str:
     """Replace ``blob``'s content with ``data``, fenced by ``lease`` (see ``fenced_update``)."""
     return fenced_update(blob, lease, lambda _current: data)

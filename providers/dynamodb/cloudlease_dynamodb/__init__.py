@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from cloudlease_dynamodb.errors import THROTTLING_CODES
 from cloudlease_dynamodb.fencing import (
-    Fenced,
     FencedWriteRefused,
     condition_check,
     fenced_put,
@@ -35,7 +34,6 @@ __all__ = [
     "URL_OPTIONS",
     "AttributeNames",
     "DynamoDBStore",
-    "Fenced",
     "FencedWriteRefused",
     "condition_check",
     "fenced_put",

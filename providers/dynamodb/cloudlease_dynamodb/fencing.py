@@ -12,42 +12,30 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from cloudlease.errors import CloudLeaseError, CorruptRecord, LeaseLost, StoreUnavailable
+from cloudlease.lease import Fence
 from cloudlease_dynamodb.codec import n, s
 from cloudlease_dynamodb.errors import error_code
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
 
-    from cloudlease_dynamodb.store import DynamoDBStore
+    from cloudlease_dynamodb._access import TableAccess
 
 _RETRIED_REASONS = frozenset(
     {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
 )
 
 
-class Fenced(Protocol):
-    """Anything that names a lease grant: a Lease, or the HeldLease of ``hold()``."""
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def holder(self) -> str: ...
-
-    @property
-    def token(self) -> int: ...
-
-
 class FencedWriteRefused(CloudLeaseError):
     """The lease is still ours, but the write's own condition failed (nothing was written)."""
 
 
-def condition_check(store: DynamoDBStore, lease: Fenced) -> TransactWriteItemTypeDef:
+def condition_check(store: TableAccess, lease: Fence) -> TransactWriteItemTypeDef:
     """A ``TransactItems`` entry: a ConditionCheck that the lease item names this grant."""
     names = store.attributes
     return {
@@ -63,8 +51,8 @@ def condition_check(store: DynamoDBStore, lease: Fenced) -> TransactWriteItemTyp
 
 
 def fenced_put(
-    store: DynamoDBStore,
-    lease: Fenced,
+    store: TableAccess,
+    lease: Fence,
     *,
     table: str,
     item: Mapping[str, Any],
@@ -80,8 +68,8 @@ def fenced_put(
 
 
 def fenced_update(
-    store: DynamoDBStore,
-    lease: Fenced,
+    store: TableAccess,
+    lease: Fence,
     *,
     table: str,
     key: Mapping[str, Any],
@@ -100,7 +88,7 @@ def fenced_update(
     transact(store, lease, [write])
 
 
-def transact(store: DynamoDBStore, lease: Fenced, writes: list[dict[str, Any]]) -> None:
+def transact(store: TableAccess, lease: Fence, writes: list[dict[str, Any]]) -> None:
     """Run ``writes`` in one transaction with the lease's ConditionCheck first.
 
     Raises LeaseLost when the lease item no longer names this grant, FencedWriteRefused when
@@ -153,7 +141,7 @@ def transact(store: DynamoDBStore, lease: Fenced, writes: list[dict[str, Any]]) 
     )
 
 
-def _only_if_new(store: DynamoDBStore, write: dict[str, Any]) -> dict[str, Any]:
+def _only_if_new(store: TableAccess, write: dict[str, Any]) -> dict[str, Any]:
     """``write`` (a Put or Update) made conditional on its item not existing yet: what token 0
     (an unguarded local run) may do, so it never overwrites what a real holder wrote."""
     (kind, body), *_ = write.items()
@@ -169,7 +157,7 @@ def _only_if_new(store: DynamoDBStore, write: dict[str, Any]) -> dict[str, Any]:
     return {kind: body}
 
 
-def _hash_key(store: DynamoDBStore, table: str) -> str:
+def _hash_key(store: TableAccess, table: str) -> str:
     """The partition key of ``table`` (one DescribeTable, remembered; unguarded runs only)."""
     known = _HASH_KEYS.get(table)
     if known is None:
@@ -184,7 +172,7 @@ def _hash_key(store: DynamoDBStore, table: str) -> str:
 _HASH_KEYS: dict[str, str] = {}
 
 
-def _stale(store: DynamoDBStore, lease: Fenced, item: Mapping[str, Any] | None) -> LeaseLost:
+def _stale(store: TableAccess, lease: Fence, item: Mapping[str, Any] | None) -> LeaseLost:
     try:
         current = None if item is None else store.decode(item)
     except CorruptRecord:

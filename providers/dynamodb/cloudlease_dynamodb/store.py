@@ -23,7 +23,7 @@ from cloudlease import records as rules
 from cloudlease._validation import Duration, to_seconds
 from cloudlease.clock import Clock
 from cloudlease.errors import ConfigError, CorruptRecord, LeaseLost, StoreUnavailable
-from cloudlease.lease import Lease, LeaseRecord
+from cloudlease.lease import Fence, Lease, LeaseRecord
 from cloudlease.records import SCHEMA, AcquireRequest
 from cloudlease.skew import HttpDateProbe, measures_host_clock
 from cloudlease.store import BaseStore, Capabilities
@@ -318,19 +318,19 @@ class DynamoDBStore(BaseStore):
     def close(self) -> None:
         self.client.close()
 
-    def condition_check(self, lease: fencing.Fenced) -> TransactWriteItemTypeDef:
+    def condition_check(self, lease: Fence) -> TransactWriteItemTypeDef:
         """A TransactWriteItems entry that holds only while ``lease`` is current."""
         return fencing.condition_check(self, lease)
 
     def fenced_put(
-        self, lease: fencing.Fenced, *, table: str, item: Mapping[str, Any], **condition: Any
+        self, lease: Fence, *, table: str, item: Mapping[str, Any], **condition: Any
     ) -> None:
         """Put ``item`` into ``table`` only while ``lease`` is current (else LeaseLost)."""
         fencing.fenced_put(self, lease, table=table, item=item, **condition)
 
     def fenced_update(
         self,
-        lease: fencing.Fenced,
+        lease: Fence,
         *,
         table: str,
         key: Mapping[str, Any],

@@ -12,7 +12,7 @@ from cloudlease.errors import StoreMisconfigured, StoreUnavailable
 from cloudlease_dynamodb.errors import error_code
 
 if TYPE_CHECKING:
-    from cloudlease_dynamodb.store import DynamoDBStore
+    from cloudlease_dynamodb._access import TableAccess
 
 log = logging.getLogger("cloudlease")
 
@@ -21,7 +21,7 @@ ACTIVE_TIMEOUT = 300.0
 _POLL = 1.0
 
 
-def ensure_table(store: DynamoDBStore, *, timeout: float = ACTIVE_TIMEOUT) -> None:
+def ensure_table(store: TableAccess, *, timeout: float = ACTIVE_TIMEOUT) -> None:
     """Create the store's table if missing, wait for ACTIVE, check its key, enable TTL."""
     names = store.attributes
     table = _describe(store)
@@ -54,7 +54,7 @@ def ensure_table(store: DynamoDBStore, *, timeout: float = ACTIVE_TIMEOUT) -> No
     _enable_ttl(store)
 
 
-def _describe(store: DynamoDBStore) -> dict[str, Any] | None:
+def _describe(store: TableAccess) -> dict[str, Any] | None:
     try:
         response = store.call("describe_table", {"TableName": store.table}, lease=None, write=False)
     except StoreMisconfigured as exc:
@@ -66,7 +66,7 @@ def _describe(store: DynamoDBStore) -> dict[str, Any] | None:
     return table
 
 
-def _wait_active(store: DynamoDBStore, timeout: float) -> dict[str, Any]:
+def _wait_active(store: TableAccess, timeout: float) -> dict[str, Any]:
     never = threading.Event()
     give_up = store.clock.monotonic() + timeout
     while True:
@@ -83,7 +83,7 @@ def _wait_active(store: DynamoDBStore, timeout: float) -> dict[str, Any]:
         store.clock.wait(never, _POLL)
 
 
-def _enable_ttl(store: DynamoDBStore) -> None:
+def _enable_ttl(store: TableAccess) -> None:
     attribute = store.attributes.ttl
     response = store.call(
         "describe_time_to_live", {"TableName": store.table}, lease=None, write=False

@@ -15,37 +15,33 @@ the rerun raises LeaseLost here. After a takeover the stale holder's transaction
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
 
 from cloudlease import records as rules
 from cloudlease.errors import CloudLeaseError, LeaseLost
-from cloudlease.lease import LeaseRecord
+from cloudlease.lease import Fence, LeaseRecord
 from cloudlease_firestore import _documents as docs
-from cloudlease_firestore._errors import translate
-
-if TYPE_CHECKING:
-    from cloudlease_firestore.store import FirestoreStore
+from cloudlease_firestore._errors import Where, translate
 
 
-class LeaseLike(Protocol):
-    """A ``Lease`` or a ``hold()`` block's ``HeldLease``."""
+class LeaseDocuments(Protocol):
+    """What a fence needs from the store (a ``FirestoreStore``): where each lease is kept."""
 
     @property
-    def name(self) -> str: ...
+    def url(self) -> str: ...
 
     @property
-    def holder(self) -> str: ...
+    def where(self) -> Where: ...
 
-    @property
-    def token(self) -> int: ...
+    def document(self, name: str) -> firestore.DocumentReference:
+        """The document that holds lease ``name``."""
+        ...
 
 
-def fence(
-    store: FirestoreStore, transaction: firestore.Transaction, lease: LeaseLike
-) -> LeaseRecord:
+def fence(store: LeaseDocuments, transaction: firestore.Transaction, lease: Fence) -> LeaseRecord:
     """Re-read the lease in ``transaction``; raise LeaseLost unless it names holder and token.
 
     Call it before the transaction's writes. ABORTED passes through to the transaction's own

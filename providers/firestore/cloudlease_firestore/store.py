@@ -24,7 +24,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 from google.api_core import exceptions as gexc
 from google.cloud import firestore
@@ -37,17 +37,15 @@ from cloudlease.errors import (
     ConfigError,
     StoreUnavailable,
 )
-from cloudlease.lease import Lease, LeaseRecord
+from cloudlease.lease import Fence, Lease, LeaseRecord
 from cloudlease.records import AcquireRequest
 from cloudlease.skew import measures_host_clock
 from cloudlease.store import BaseStore, Capabilities
 from cloudlease_firestore import _documents as docs
+from cloudlease_firestore import fencing
 from cloudlease_firestore._client import build_client, check_names
 from cloudlease_firestore._errors import AMBIGUOUS, Where, is_datastore_mode, translate
 from cloudlease_firestore._rpc import Rpc
-
-if TYPE_CHECKING:
-    from cloudlease_firestore.fencing import LeaseLike
 
 log = logging.getLogger("cloudlease.firestore")
 T = TypeVar("T")
@@ -431,10 +429,8 @@ class FirestoreStore(BaseStore):
 
     # -- fenced writes ----------------------------------------------------------------------
 
-    def fence(self, transaction: firestore.Transaction, lease: LeaseLike) -> LeaseRecord:
+    def fence(self, transaction: firestore.Transaction, lease: Fence) -> LeaseRecord:
         """Inside your transaction: re-read the lease; LeaseLost unless it still names ``lease``
         (holder and token), so a stale holder's transaction writes nothing. See ``fencing``.
         """
-        from cloudlease_firestore.fencing import fence
-
-        return fence(self, transaction, lease)
+        return fencing.fence(self, transaction, lease)
