@@ -6,9 +6,9 @@ with a generation precondition (``ifGenerationMatch``).
 
 from __future__ import annotations
 
+from cloudlease.stores.objects import DEFAULT_PREFIX, INIT_CHECK, KIND, SCHEMA
 from cloudlease_gcs._errors import IAM_ROLE
-from cloudlease_gcs._record import DEFAULT_PREFIX, KIND, SCHEMA
-from cloudlease_gcs.store import EMULATOR_ENV, INIT_CHECK, GCSState, GCSStore
+from cloudlease_gcs.store import EMULATOR_ENV, GCSState, GCSStore
 from cloudlease_gcs.url import URL_OPTIONS, from_url
 
 __all__ = [

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import requests
 from google.api_core import exceptions as gexc
 from google.auth import exceptions as auth_exceptions
 
 from cloudlease.errors import CloudLeaseError, StoreMisconfigured, StoreUnavailable
+from cloudlease.stores.objects import Place, shorten
 
 #: The IAM role that lets a caller hold leases under a prefix (objects get, create, delete
 #: (replacing an object needs it), list); grant it on the bucket with an IAM condition on the
@@ -33,17 +32,8 @@ def is_not_sent(exc: BaseException) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class Translator:
-    """Knows where the store points, to say so in every error."""
-
-    bucket: str
-    prefix: str
-    url: str
-
-    @property
-    def where(self) -> str:
-        return f"bucket {self.bucket!r} (prefix {self.prefix!r})"
+class Translator(Place):
+    """Knows where the store points (``Place``), to say so in every error."""
 
     def __call__(self, exc: BaseException, *, lease: str | None, write: bool) -> CloudLeaseError:
         """The cloudlease error for ``exc``; ``write`` says whether a write may have applied."""
@@ -60,21 +50,16 @@ class Translator:
             )
         if isinstance(exc, auth_exceptions.RefreshError | gexc.Unauthorized):
             return StoreMisconfigured(
-                f"the Google credentials were rejected for {where} ({_short(str(exc))}); "
+                f"the Google credentials were rejected for {where} ({shorten(str(exc))}); "
                 "refresh them (gcloud auth application-default login) and retry",
                 lease=lease,
                 store=self.url,
             )
         if isinstance(exc, gexc.NotFound):
-            return StoreMisconfigured(
-                f"{where} does not exist; create it with `cloudlease init --create-bucket "
-                f"--store {self.url}` or the Terraform module terraform/gcs",
-                lease=lease,
-                store=self.url,
-            )
+            return self.no_bucket(lease=lease, module="terraform/gcs")
         if isinstance(exc, gexc.Forbidden):
             return StoreMisconfigured(
-                f"permission denied on {where} ({_short(exc.message)}); grant the caller "
+                f"permission denied on {where} ({shorten(exc.message)}); grant the caller "
                 f"{IAM_ROLE} on the bucket (terraform/gcs limits it to the prefix with an IAM "
                 f"condition): gcloud storage buckets add-iam-policy-binding gs://{self.bucket} "
                 f"--member=serviceAccount:SA_EMAIL --role={IAM_ROLE}",
@@ -92,7 +77,7 @@ class Translator:
         if isinstance(exc, AMBIGUOUS):
             return StoreUnavailable(
                 f"Cloud Storage failed on {where} ({type(exc).__name__}: "
-                f"{_short(exc.message)}); "
+                f"{shorten(exc.message)}); "
                 + ("the write may have been applied" if write else "retry"),
                 lease=lease,
                 store=self.url,
@@ -101,27 +86,22 @@ class Translator:
         if isinstance(exc, gexc.GoogleAPICallError):
             return StoreMisconfigured(
                 f"Cloud Storage refused the request on {where} ({type(exc).__name__}: "
-                f"{_short(exc.message)}); check the bucket's configuration (retention policy, "
+                f"{shorten(exc.message)}); check the bucket's configuration (retention policy, "
                 "object holds) against terraform/gcs",
                 lease=lease,
                 store=self.url,
             )
         if is_not_sent(exc):
             return StoreUnavailable(
-                f"cannot connect to Cloud Storage for {where} ({_short(str(exc))}); nothing "
+                f"cannot connect to Cloud Storage for {where} ({shorten(str(exc))}); nothing "
                 "was written. Check the network and retry",
                 lease=lease,
                 store=self.url,
             )
         return StoreUnavailable(
             f"no response from Cloud Storage for {where} ({type(exc).__name__}: "
-            f"{_short(str(exc))}); " + ("the write may have been applied" if write else "retry"),
+            f"{shorten(str(exc))}); " + ("the write may have been applied" if write else "retry"),
             lease=lease,
             store=self.url,
             ambiguous=write,
         )
-
-
-def _short(message: str, limit: int = 240) -> str:
-    message = " ".join(str(message).split())
-    return message if len(message) <= limit else message[: limit - 3] + "..."

@@ -6,9 +6,9 @@
 
 from __future__ import annotations
 
+from cloudlease.stores.objects import DEFAULT_PREFIX, INIT_CHECK, KIND, SCHEMA
 from cloudlease_s3._errors import CONFLICT_CODE, IAM_ACTIONS, THROTTLING_CODES
-from cloudlease_s3._record import DEFAULT_PREFIX, KIND, SCHEMA
-from cloudlease_s3.store import INIT_CHECK, S3State, S3Store
+from cloudlease_s3.store import S3State, S3Store
 from cloudlease_s3.url import URL_OPTIONS, from_url
 
 __all__ = [

@@ -2,22 +2,34 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudlease.errors import StoreMisconfigured
+from cloudlease.stores.objects import INIT_CHECK
+from cloudlease.stores.versioned import Translate
 from cloudlease_s3._errors import error_code, status_of
 
-if TYPE_CHECKING:
-    from cloudlease_s3.store import S3Store
+
+class Bucket(Protocol):
+    """What ``init`` needs of the store: where it points, its client, its error translation."""
+
+    bucket: str
+    prefix: str
+    client: Any
+    _translate: Translate
+
+    @property
+    def url(self) -> str: ...
+
+    @property
+    def region(self) -> str | None: ...
 
 
-def ensure_bucket(store: S3Store, create: bool) -> None:
+def ensure_bucket(store: Bucket, create: bool) -> None:
     """HEAD the bucket (creating it when ``create`` and it is missing), then prove the prefix
     is writable by writing and deleting one object that is not a lease."""
-    from cloudlease_s3.store import INIT_CHECK
-
     client, bucket = store.client, store.bucket
     try:
         client.head_bucket(Bucket=bucket)
@@ -45,7 +57,7 @@ def ensure_bucket(store: S3Store, create: bool) -> None:
             raise store._translate(exc, lease=None, write=False) from exc
 
 
-def _create(store: S3Store) -> None:
+def _create(store: Bucket) -> None:
     params: dict[str, Any] = {"Bucket": store.bucket}
     region = store.region
     if region and region != "us-east-1":

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from botocore.exceptions import (
     BotoCoreError,
     ClientError,
@@ -15,6 +13,7 @@ from botocore.exceptions import (
 )
 
 from cloudlease.errors import CloudLeaseError, StoreMisconfigured, StoreUnavailable
+from cloudlease.stores.objects import Place, shorten
 
 #: What a holder needs on ``arn:aws:s3:::BUCKET/PREFIX*`` (and ListBucket on the bucket,
 #: limited to the prefix, for ``cloudlease status``); DeleteObject only for delete_record.
@@ -53,17 +52,8 @@ def is_retryable(exc: BaseException) -> bool:
     )
 
 
-@dataclass(frozen=True)
-class Translator:
-    """Knows where the store points, to say so in every error."""
-
-    bucket: str
-    prefix: str
-    url: str
-
-    @property
-    def where(self) -> str:
-        return f"bucket {self.bucket!r} (prefix {self.prefix!r})"
+class Translator(Place):
+    """Knows where the store points (``Place``), to say so in every error."""
 
     def __call__(self, exc: BaseException, *, lease: str | None, write: bool) -> CloudLeaseError:
         """The cloudlease error for ``exc``; ``write`` says whether a write may have applied."""
@@ -110,15 +100,10 @@ class Translator:
 
     def _client_error(self, exc: ClientError, *, lease: str | None, write: bool) -> CloudLeaseError:
         code, status = error_code(exc), status_of(exc)
-        message = _short(str(exc.response.get("Error", {}).get("Message", "")))
+        message = shorten(str(exc.response.get("Error", {}).get("Message", "")))
         where = self.where
         if code == "NoSuchBucket" or (status == 404 and code in ("404", "NotFound")):
-            return StoreMisconfigured(
-                f"{where} does not exist; create it with `cloudlease init --create-bucket "
-                f"--store {self.url}` or the Terraform module terraform/s3",
-                lease=lease,
-                store=self.url,
-            )
+            return self.no_bucket(lease=lease, module="terraform/s3")
         if code in _CREDENTIAL_CODES:
             return StoreMisconfigured(
                 f"AWS rejected the credentials for {where} ({code}: {message}); refresh or "
@@ -163,8 +148,3 @@ class Translator:
             lease=lease,
             store=self.url,
         )
-
-
-def _short(message: str, limit: int = 240) -> str:
-    message = " ".join(message.split())
-    return message if len(message) <= limit else message[: limit - 3] + "..."
