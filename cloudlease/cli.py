@@ -1,4 +1,4 @@
-"""The ``cloudlease`` command: run | check | status | release | init | demo."""
+"""The ``cloudlease`` command: run | check | status | release | purge | init | demo."""
 
 from __future__ import annotations
 
@@ -27,7 +27,8 @@ EX_UNAVAILABLE = 69
 EX_USAGE = 2
 EXIT_CODES = f"""exit codes:
   0 / N    run: the command's own exit code (128+N when signal N ended it)
-  {EX_TEMPFAIL}       run: the lease is held elsewhere (--skip-exit-code changes it)
+  {EX_TEMPFAIL}       run: the lease is held elsewhere (--skip-exit-code changes it);
+           purge: refused, nothing deleted (held, or granted too recently: retry later)
   {EX_LEASE_LOST}       run: the lease was lost while the command ran, and the command was stopped;
            check: the lease is not held (or not for --min-remaining seconds)
   127      run: the command could not be started
@@ -120,6 +121,22 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="required: confirms clearing another holder"
     )
 
+    purge = commands.add_parser(
+        "purge",
+        help="delete a free lease record (only when its token stays monotonic)",
+        description="Delete the lease's record, only if it is free and was last granted more "
+        "than 2 x the skew allowance + --in-flight seconds ago, so that a record created "
+        "afresh gets a greater fencing token (docs/tokens.md). Refused otherwise (exit 75).",
+    )
+    with_store(purge)
+    purge.add_argument("--lease", required=True)
+    purge.add_argument(
+        "--in-flight",
+        type=float,
+        default=60.0,
+        help="seconds an acquire may take from reading its clock to landing (default 60)",
+    )
+
     init = commands.add_parser("init", help="create what the store needs (idempotent)")
     with_store(init)
     init.add_argument(
@@ -146,6 +163,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "check": _check,
             "status": _status,
             "release": _release,
+            "purge": _purge,
             "init": _init,
         }
         return handler[args.command](args)
@@ -339,6 +357,24 @@ def _release(args: argparse.Namespace) -> int:
         print(f"lease {args.lease!r} was already free (token {before.token})")
     else:
         print(f"released lease {args.lease!r} held by {before.holder!r} (token {before.token})")
+    return 0
+
+
+def _purge(args: argparse.Namespace) -> int:
+    from cloudlease.purge import PurgeRefused, purge
+
+    store = _open(args)
+    try:
+        deleted = purge(store, args.lease, in_flight=args.in_flight)
+    except PurgeRefused as exc:
+        print(f"cloudlease: {exc}", file=sys.stderr)
+        return EX_TEMPFAIL
+    finally:
+        store.close()
+    if deleted is None:
+        print(f"lease {args.lease!r} has no record in {store.url}; nothing to purge")
+    else:
+        print(f"purged lease {args.lease!r} (last token {deleted.token}) from {store.url}")
     return 0
 
 

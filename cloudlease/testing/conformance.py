@@ -11,18 +11,28 @@ a fresh, empty namespace (table, collection, container) or the same one, as the 
 
 Stores whose expiry is the server's (``capabilities.server_side_expiry``) let real time pass
 in the expiry tests; the others only advance the FakeClock.
+
+The token tests (docs/tokens.md) run each contender on a FakeClock of its own, skewed by up to
+the skew allowance A either way, and ``older_client()`` simulates a cloudlease that counted
+tokens in ms (schema 1): by default the read-first rule of ``records.acquired`` as it was;
+a store that states its rules otherwise (DynamoDB's expressions) overrides it.
 """
 
 from __future__ import annotations
 
 import itertools
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from typing import Any
 
 import pytest
 
+from cloudlease import records as rules
 from cloudlease.errors import ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
+from cloudlease.purge import PurgeRefused, purge
+from cloudlease.records import LEGACY_SCHEMA, SCHEMA, AcquireRequest, LeaseRecord
 from cloudlease.store import BaseStore
 from cloudlease.testing.clock import FakeClock
 from cloudlease.testing.faults import FaultyStore
@@ -31,6 +41,43 @@ StoreFactory = Callable[..., BaseStore]
 
 A = "holder-a"
 B = "holder-b"
+BURST = 50  # re-entries in a burst
+ROUND_TRIP = 0.000_01  # fake seconds per request in a burst: 10 µs, faster than any store
+
+
+def acquired_before_schema_2(current: LeaseRecord | None, request: AcquireRequest) -> LeaseRecord:
+    """``records.acquired`` as cloudlease wrote it before µs tokens: ``max(previous + 1,
+    now_ms)``, a fresh record at ``now_ms``, and no schema marker (read back as schema 1)."""
+    same_holder = current is not None and current.holder == request.holder
+    return LeaseRecord(
+        name=request.name,
+        holder=request.holder,
+        token=request.now_ms if current is None else max(current.token + 1, request.now_ms),
+        expires_at=request.expires_at,
+        acquired_at=current.acquired_at if same_holder and current else request.now_ms,
+        renewed_at=request.now_ms,
+        transitions=(current.transitions if current else 0) + (0 if same_holder else 1),
+        metadata=dict(request.metadata),
+        schema=LEGACY_SCHEMA,
+    )
+
+
+class SkewedClocks:
+    """One true time and a FakeClock per contender, each off by ``offset`` seconds."""
+
+    def __init__(self, true: FakeClock) -> None:
+        self.true = true
+        self.clocks: list[FakeClock] = [true]
+
+    def at(self, offset: float) -> FakeClock:
+        clock = FakeClock(wall_ms=self.true.wall_ms(), monotonic=self.true.monotonic())
+        clock.skew_ms = round(offset * 1000)
+        self.clocks.append(clock)
+        return clock
+
+    def advance(self, seconds: float) -> None:
+        for clock in self.clocks:
+            clock.advance(seconds)
 
 
 class ConformanceSuite:
@@ -259,6 +306,125 @@ class ConformanceSuite:
         tokens.append(store.acquire("job", A, self.ttl).token)
         assert all(later > earlier for earlier, later in itertools.pairwise(tokens))
 
+    def test_tokens_count_microseconds_and_a_burst_does_not_outrun_the_clock(
+        self, store: BaseStore, clock: FakeClock
+    ) -> None:
+        first = store.acquire("job", A, self.ttl)
+        assert clock.wall_us() <= first.token <= clock.wall_us() + 1  # DynamoDB: now_us + 1
+        assert store.get("job").schema == SCHEMA  # type: ignore[union-attr]
+        tokens = [first.token]
+        for _ in range(BURST):
+            clock.advance(ROUND_TRIP)
+            tokens.append(store.acquire("job", A, self.ttl).token)  # re-entry
+        assert all(later > earlier for earlier, later in itertools.pairwise(tokens))
+        assert tokens[-1] <= clock.wall_us() + 1
+        assert tokens[-1] < 2**53  # exact in JSON and in every store's number type
+
+    def older_client(self, store: BaseStore) -> AbstractContextManager[None]:
+        """Inside: ``store`` acquires as cloudlease did before schema 2 (ms tokens)."""
+        return _patched(rules, "acquired", acquired_before_schema_2)
+
+    def test_tokens_grow_after_deletion_with_clocks_skewed_both_ways(
+        self, make_store: StoreFactory, clock: FakeClock
+    ) -> None:
+        """Deleted more than 2A after its last grant, a record is re-created with a greater
+        token, whichever contender's clock is ahead or behind (within A) and after a burst."""
+        skew = self.skew
+        time_ = SkewedClocks(clock)
+        cases = [(+skew, -skew), (-skew, +skew), (+skew, +skew), (-skew, -skew), (0.0, -skew)]
+        for case, (creator_at, recreator_at) in enumerate(cases):
+            name = f"job-{case}"
+            creator = make_store(clock=time_.at(creator_at), skew_allowance=skew)
+            recreator = make_store(clock=time_.at(recreator_at), skew_allowance=skew)
+            lease = creator.acquire(name, A, self.ttl)
+            tokens = [lease.token]
+            for _ in range(BURST):
+                time_.advance(ROUND_TRIP)
+                lease = creator.acquire(name, A, self.ttl)
+                tokens.append(lease.token)
+            creator.release(lease)
+            time_.advance(2 * skew + 0.001)  # inside the contract: more than 2A later
+            creator.delete_record(name)
+            again = recreator.acquire(name, B, self.ttl)
+            assert again.token > max(tokens), (creator_at, recreator_at)
+            recreator.release(again)
+
+    def test_a_deletion_within_2a_of_the_last_grant_is_what_purge_refuses(
+        self, make_store: StoreFactory, clock: FakeClock
+    ) -> None:
+        """Outside the contract (deleted right after a grant by a clock at +A, re-created by a
+        clock at -A) the token goes down: that is why ``purge`` refuses, until 2A have passed."""
+        skew = self.skew
+        time_ = SkewedClocks(clock)
+        ahead = make_store(clock=time_.at(+skew), skew_allowance=skew)
+        behind = make_store(clock=time_.at(-skew), skew_allowance=skew)
+        granted = ahead.acquire("job", A, self.ttl)
+        ahead.release(granted)
+        with pytest.raises(PurgeRefused, match="retry in") as caught:
+            purge(behind, "job", in_flight=0)
+        assert caught.value.retry_in == pytest.approx(4 * skew, abs=0.01)  # token is at +A
+        ahead.delete_record("job")  # what purge refused: a deletion within 2A
+        regressed = behind.acquire("job", B, self.ttl)
+        assert regressed.token < granted.token  # the demonstration: keep to the contract
+        behind.release(regressed)
+        time_.advance(2 * skew + 0.001)  # more than 2A after every grant: purge goes ahead
+        assert purge(ahead, "job", in_flight=0) is not None
+        assert behind.acquire("job", A, self.ttl).token > granted.token
+
+    def test_purge_refuses_a_held_record_and_deletes_a_free_one(
+        self, store: BaseStore, clock: FakeClock
+    ) -> None:
+        assert purge(store, "job") is None  # nothing to delete
+        lease = store.acquire("job", A, self.ttl)
+        with pytest.raises(PurgeRefused, match="release it first") as caught:
+            purge(store, "job", in_flight=0)
+        assert caught.value.retry_in is None and caught.value.record.holder == A
+        store.release(lease)
+        clock.advance(0.5)
+        with pytest.raises(PurgeRefused, match="retry in"):
+            purge(store, "job", in_flight=1)  # the skew allowance is 0 here: 1 s in flight
+        clock.advance(0.6)
+        assert purge(store, "job", in_flight=1) == store.get("job") or store.get("job") is None
+        assert store.get("job") is None
+        assert store.acquire("job", B, self.ttl).token > lease.token
+
+    def test_an_older_client_and_this_one_on_one_record_only_raise_tokens(
+        self, store: BaseStore, clock: FakeClock, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """A rolling upgrade: ms tokens (schema 1) and µs tokens (schema 2) on one record."""
+        tokens: list[int] = []
+
+        def take(holder: str, *, burst: int = 0) -> None:
+            lease = store.acquire("job", holder, self.ttl)
+            tokens.append(lease.token)
+            for _ in range(burst):  # the older rule runs its ms tokens ahead of the clock
+                lease = store.acquire("job", holder, self.ttl)
+                tokens.append(lease.token)
+            store.release(lease)
+            clock.advance(0.001)
+
+        with self.older_client(store):
+            take(A, burst=BURST)  # a record made before the upgrade
+        assert store.get("job").schema == LEGACY_SCHEMA  # type: ignore[union-attr]
+        assert tokens[-1] > clock.wall_ms()  # ahead of the ms clock: the old defect
+        with caplog.at_level(logging.WARNING, logger="cloudlease"):
+            take(B)  # this client: lifted to µs, with a warning
+        assert "older cloudlease" in caplog.text
+        assert store.get("job").schema == SCHEMA  # type: ignore[union-attr]
+        with self.older_client(store):
+            take(A)  # an older client on a µs record: previous + 1
+        take(B)
+        assert all(later > earlier for earlier, later in itertools.pairwise(tokens))
+        # An older client re-creating a deleted record writes an ms token: smaller, but marked.
+        clock.advance(2 * self.skew + 0.001)
+        store.delete_record("job")
+        with self.older_client(store):
+            take(A)
+        assert tokens[-1] < tokens[-2]
+        assert store.get("job").schema == LEGACY_SCHEMA  # type: ignore[union-attr]
+        take(B)  # the next acquisition by this client is above every earlier token again
+        assert tokens[-1] > max(tokens[:-1])
+
     # -- records ----------------------------------------------------------------------------
 
     def test_metadata_round_trips(self, store: BaseStore) -> None:
@@ -342,3 +508,14 @@ class ConformanceSuite:
         assert caps.shared_across in {"process", "host", "network"}
         assert set(caps.round_trips) >= {"acquire", "renew", "release", "get"}
         assert self.ttl >= caps.min_ttl
+
+
+@contextmanager
+def _patched(owner: Any, attribute: str, value: Any) -> Iterator[None]:
+    """Set ``owner.attribute`` to ``value`` for the duration of the block."""
+    saved = getattr(owner, attribute)
+    setattr(owner, attribute, value)
+    try:
+        yield
+    finally:
+        setattr(owner, attribute, saved)

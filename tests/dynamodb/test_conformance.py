@@ -3,18 +3,49 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from typing import Any
+from unittest import mock
 
 import pytest
 from moto import mock_aws
 
 from cloudlease.store import BaseStore
 from cloudlease.testing.conformance import ConformanceSuite, StoreFactory
-from cloudlease_dynamodb import DynamoDBStore
+from cloudlease_dynamodb import DynamoDBStore, expressions
 from tests.dynamodb.conftest import REGION, StoreMaker, create_table, session
 
+# The acquire expressions of cloudlease-dynamodb before schema 2, verbatim: ms tokens, and
+# no #schema (an UpdateItem leaves the attribute as it was; a created item has none).
+_BEFORE_SCHEMA_2 = {
+    "TAKEOVER_CONDITION": (
+        f"attribute_not_exists(#key) OR ({expressions._WELL_FORMED} AND #holder <> :holder "
+        "AND (#holder = :free OR #expires_at < :stale_before))"
+    ),
+    "TAKEOVER_UPDATE": (
+        "SET #holder = :holder, #token = if_not_exists(#token, :now_ms) + :one, "
+        "#expires_at = :expires_at, #acquired_at = :now_ms, #renewed_at = :now_ms, "
+        "#transitions = if_not_exists(#transitions, :zero) + :one, #metadata = :metadata, "
+        "#ttl = :purge_at"
+    ),
+    "REENTRY_CONDITION": "#holder = :holder AND attribute_type(#token, :N)",
+}
 
-class TestDynamoDBInProcess(ConformanceSuite):
+
+class OlderDynamoDBClient:
+    """DynamoDB states its rules as expressions: an older client is its older expressions."""
+
+    @contextmanager
+    def older_client(self, store: BaseStore) -> Iterator[None]:
+        with ExitStack() as patches:
+            for attribute, text in _BEFORE_SCHEMA_2.items():
+                patches.enter_context(mock.patch.object(expressions, attribute, text))
+            never = mock.patch.object(DynamoDBStore, "_lifts", lambda self, current: False)
+            patches.enter_context(never)
+            yield
+
+
+class TestDynamoDBInProcess(OlderDynamoDBClient, ConformanceSuite):
     @pytest.fixture
     def make_store(self) -> Iterator[StoreFactory]:
         with mock_aws():
@@ -26,7 +57,7 @@ class TestDynamoDBInProcess(ConformanceSuite):
             yield make
 
 
-class TestDynamoDBOverHTTP(ConformanceSuite):
+class TestDynamoDBOverHTTP(OlderDynamoDBClient, ConformanceSuite):
     @pytest.fixture
     def make_store(self, make_http_store: StoreMaker) -> StoreFactory:
         return make_http_store

@@ -210,7 +210,7 @@ class DynamoDBStore(BaseStore):
             if new is not None:
                 return self.decode(new), None
             current = None if old is None else self.decode(old)
-            if current is not None and current.schema != SCHEMA:
+            if current is not None and self._lifts(current):
                 lifted = self._lift(request, current, budget)
                 if lifted is not None:
                     return lifted, None
@@ -230,6 +230,10 @@ class DynamoDBStore(BaseStore):
             lease=request.name,
             store=self.url,
         )
+
+    def _lifts(self, current: LeaseRecord) -> bool:
+        """True when ``current`` is of another schema than the one this client writes."""
+        return current.schema != SCHEMA
 
     def _lift(
         self, request: AcquireRequest, current: LeaseRecord, budget: float
