@@ -71,18 +71,32 @@ def check_fencing(history: list[SinkWrite]) -> list[str]:
 
     Accepted tokens never decrease, and one token belongs to one holder.
     """
-    problems: list[str] = []
-    last = None
-    owner: dict[int, str] = {}
+    return [problem for _write, _other, problem in fencing_violations(history)]
+
+
+def fencing_violations(history: list[SinkWrite]) -> list[tuple[SinkWrite, SinkWrite, str]]:
+    """``check_fencing`` with what each violation is about: (the offending write, the earlier
+    accepted write it conflicts with, the sentence)."""
+    problems: list[tuple[SinkWrite, SinkWrite, str]] = []
+    newest: SinkWrite | None = None
+    owner: dict[int, SinkWrite] = {}
     for write in history:
         if not write.accepted:
             continue
-        if last is not None and write.token < last:
-            problems.append(f"#{write.seq}: token {write.token} accepted after {last}")
-        if owner.setdefault(write.token, write.holder) != write.holder:
+        if newest is not None and write.token < newest.token:
             problems.append(
-                f"#{write.seq}: token {write.token} used by {write.holder!r} and "
-                f"{owner[write.token]!r}"
+                (write, newest, f"#{write.seq}: token {write.token} accepted after {newest.token}")
             )
-        last = write.token if last is None else max(last, write.token)
+        first = owner.setdefault(write.token, write)
+        if first.holder != write.holder:
+            problems.append(
+                (
+                    write,
+                    first,
+                    f"#{write.seq}: token {write.token} used by {write.holder!r} and "
+                    f"{first.holder!r}",
+                )
+            )
+        if newest is None or write.token > newest.token:
+            newest = write
     return problems

@@ -5,8 +5,10 @@ FakeClock in a simulation, the host's ``time.monotonic()`` across processes). Co
 what they were told (``granted``, ``renewed``) and what they did (``claim`` before a fenced
 write, ``stopped``, ``crashed``); a store wrapper records what the store really applied
 (``applied``, ``read_back``) and how each acquire call ended (``attempt``). The checkers below
-each test one guarantee of DESIGN.md and return readable violations (empty when all is well);
-``check_history`` runs them all and ``excerpt`` prints the few events a violation is about.
+each test one guarantee of DESIGN.md and return violations (empty when all is well): each a
+readable sentence that also carries what it is about (actors, tokens, the last instant), so
+``check_history`` runs them all and ``excerpt`` prints the few events a violation is about
+without reading its sentence back.
 
 Event kinds and their fields (``t`` and ``actor`` always):
 
@@ -29,18 +31,55 @@ probe          a fresh contender acquired: ``token``
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import json
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from cloudlease.testing.sink import SinkWrite, check_fencing
+from cloudlease._fenced_sink import fencing_violations
+from cloudlease.testing.sink import SinkWrite
 
 #: How close two instants may be and still count as the same (float rounding), seconds.
 EPSILON = 1e-6
+
+
+class Violation(str):
+    """One broken guarantee: the sentence (a Violation is the str it reads as) and what it is
+    about: the ``actors`` and ``tokens`` it names, ``until`` the last instant it concerns, and
+    event ``kinds`` worth showing next to it."""
+
+    actors: frozenset[str]
+    tokens: frozenset[int]
+    until: float
+    kinds: frozenset[str]
+
+    def __new__(
+        cls,
+        text: str,
+        *,
+        actors: Collection[str] = (),
+        tokens: Collection[int | None] = (),
+        until: float = float("inf"),
+        kinds: Collection[str] = (),
+    ) -> Violation:
+        violation = super().__new__(cls, text)
+        violation.actors = frozenset(actors)
+        violation.tokens = frozenset(t for t in tokens if t is not None)
+        violation.until = until
+        violation.kinds = frozenset(kinds)
+        return violation
+
+    def named(self, check: str) -> Violation:
+        """The same violation, its sentence prefixed with the check's name."""
+        return Violation(
+            f"{check}: {self}",
+            actors=self.actors,
+            tokens=self.tokens,
+            until=self.until,
+            kinds=self.kinds,
+        )
 
 
 @dataclass(frozen=True)
@@ -119,25 +158,35 @@ def sink_writes(events: Iterable[Event]) -> list[SinkWrite]:
     ]
 
 
-def check_sink(events: Iterable[Event]) -> list[str]:
+def check_sink(events: Iterable[Event]) -> list[Violation]:
     """The fenced sink accepts tokens in non-decreasing order, a token from one holder only.
 
     So a holder's writes are refused once another holder's (greater) token was accepted, and
     the accepted tokens strictly increase whenever the writer changes.
     """
     writes = sink_writes(events)
-    problems = check_fencing(writes)
+    problems = [_about(text, write, other) for write, other, text in fencing_violations(writes)]
     last: SinkWrite | None = None
     for write in writes:
         if not write.accepted:
             continue
         if last is not None and write.holder != last.holder and write.token <= last.token:
-            problems.append(
+            text = (
                 f"sink accepted token {write.token} from {write.holder} after token "
                 f"{last.token} from {last.holder}"
             )
+            problems.append(_about(text, write, last))
         last = write
     return problems
+
+
+def _about(text: str, *writes: SinkWrite) -> Violation:
+    return Violation(
+        text,
+        actors=[w.holder for w in writes],
+        tokens=[w.token for w in writes],
+        until=max(w.at for w in writes),
+    )
 
 
 @dataclass
@@ -183,7 +232,7 @@ def tenures(events: Iterable[Event]) -> list[Tenure]:
     return sorted(found.values(), key=lambda tenure: (tenure.start, tenure.token))
 
 
-def check_single_holder(events: Iterable[Event]) -> list[str]:
+def check_single_holder(events: Iterable[Event]) -> list[Violation]:
     """At no instant do two holders both consider themselves valid by their own deadlines."""
     problems = []
     ordered = tenures(events)
@@ -197,15 +246,20 @@ def check_single_holder(events: Iterable[Event]) -> list[str]:
             and tenure.start < latest.end - EPSILON
         ):
             problems.append(
-                f"{tenure.holder} (token {tenure.token}) valid from {tenure.start:.3f} while "
-                f"{latest.holder} (token {latest.token}) was valid until {latest.end:.3f}"
+                Violation(
+                    f"{tenure.holder} (token {tenure.token}) valid from {tenure.start:.3f} while "
+                    f"{latest.holder} (token {latest.token}) was valid until {latest.end:.3f}",
+                    actors=(tenure.holder, latest.holder),
+                    tokens=(tenure.token, latest.token),
+                    until=max(tenure.start, latest.end),
+                )
             )
         if latest is None or tenure.end > latest.end:
             latest = tenure
     return problems
 
 
-def check_tokens(events: Iterable[Event]) -> list[str]:
+def check_tokens(events: Iterable[Event]) -> list[Violation]:
     """Every acquisition the store applied has a greater token than the one before.
 
     Re-entry, release, expiry and deletion of the record included: ``applied`` events are
@@ -218,14 +272,19 @@ def check_tokens(events: Iterable[Event]) -> list[str]:
             continue
         if previous is not None and previous.token is not None and event.token <= previous.token:
             problems.append(
-                f"the store granted token {event.token} to {event.actor} at {event.t:.3f} after "
-                f"token {previous.token} to {previous.actor} at {previous.t:.3f}"
+                Violation(
+                    f"the store granted token {event.token} to {event.actor} at {event.t:.3f} "
+                    f"after token {previous.token} to {previous.actor} at {previous.t:.3f}",
+                    actors=(event.actor, previous.actor),
+                    tokens=(event.token, previous.token),
+                    until=max(event.t, previous.t),
+                )
             )
         previous = event
     return problems
 
 
-def check_tenure_order(events: Iterable[Event]) -> list[str]:
+def check_tenure_order(events: Iterable[Event]) -> list[Violation]:
     """Tokens grow with time: each holder's tenure starts with a greater token than the one
     before it (the check for runs across processes, where the store's own apply order is not
     observable; it is implied by the single-holder check for tenures that did not overlap)."""
@@ -234,13 +293,19 @@ def check_tenure_order(events: Iterable[Event]) -> list[str]:
     for earlier, later in itertools.pairwise(ordered):
         if later.holder != earlier.holder and later.token <= earlier.token:
             problems.append(
-                f"{later.holder} started a tenure with token {later.token} at {later.start:.3f} "
-                f"after {earlier.holder} had token {earlier.token} from {earlier.start:.3f}"
+                Violation(
+                    f"{later.holder} started a tenure with token {later.token} at "
+                    f"{later.start:.3f} after {earlier.holder} had token {earlier.token} from "
+                    f"{earlier.start:.3f}",
+                    actors=(later.holder, earlier.holder),
+                    tokens=(later.token, earlier.token),
+                    until=max(later.start, earlier.start),
+                )
             )
     return problems
 
 
-def check_not_stuck(events: Iterable[Event]) -> list[str]:
+def check_not_stuck(events: Iterable[Event]) -> list[Violation]:
     """Once every holder stopped or crashed, a fresh contender acquires within the bound.
 
     ``all_stopped`` carries the bound (ttl + skew allowance + the skew between the last holder
@@ -250,19 +315,22 @@ def check_not_stuck(events: Iterable[Event]) -> list[str]:
     probes = [e for e in events if e.kind == "probe"]
     if not stopped:
         return []
+    shown = ("all_stopped", "probe")
     if not probes:
-        return [f"nobody acquired after every holder stopped at {stopped[-1].t:.3f}"]
+        text = f"nobody acquired after every holder stopped at {stopped[-1].t:.3f}"
+        return [Violation(text, until=stopped[-1].t, kinds=shown)]
     bound = stopped[-1].deadline or 0.0
     took = probes[-1].t - stopped[-1].t
     if took > bound + EPSILON:
-        return [
+        text = (
             f"the lease was stuck: a contender acquired {took:.3f}s after every holder "
             f"stopped, beyond the bound of {bound:.3f}s"
-        ]
+        )
+        return [Violation(text, until=probes[-1].t, kinds=shown)]
     return []
 
 
-def check_ambiguous(events: Iterable[Event]) -> list[str]:
+def check_ambiguous(events: Iterable[Event]) -> list[Violation]:
     """No acquisition is lost or duplicated through an ambiguous outcome.
 
     Per acquire call (``attempt`` numbers are unique in a history): a lease is returned only if
@@ -274,6 +342,10 @@ def check_ambiguous(events: Iterable[Event]) -> list[str]:
     seen_back: dict[int, bool] = {}
     granted_tokens: dict[int, int] = {}
     problems = []
+
+    def problem(text: str, event: Event, *tokens: int | None) -> Violation:
+        return Violation(text, actors=(event.actor,), tokens=tokens, until=event.t)
+
     for event in events:
         if event.attempt is None:
             continue
@@ -287,30 +359,36 @@ def check_ambiguous(events: Iterable[Event]) -> list[str]:
             outcome = event.detail
             if outcome == "granted":
                 if write is None or write.token != event.token:
-                    problems.append(
+                    text = (
                         f"{event.actor} attempt {event.attempt} was granted token {event.token} "
                         f"but the store applied {write.token if write else 'nothing'} for it"
+                    )
+                    problems.append(
+                        problem(text, event, event.token, write.token if write else None)
                     )
                 if event.token is not None:
                     other = granted_tokens.setdefault(event.token, key)
                     if other != key:
-                        problems.append(
+                        text = (
                             f"token {event.token} granted to attempt {key} and to attempt {other}"
                         )
+                        problems.append(problem(text, event, event.token))
             elif write is not None and outcome in ("held", "unavailable") and seen_back.get(key):
-                problems.append(
+                text = (
                     f"{event.actor} attempt {event.attempt}: the store applied token "
                     f"{write.token} and the read-back saw it, yet the call said {outcome}"
                 )
+                problems.append(problem(text, event, write.token))
             elif write is not None and outcome == "unavailable" and key not in seen_back:
-                problems.append(
+                text = (
                     f"{event.actor} attempt {event.attempt}: the store applied token "
                     f"{write.token} but the call reported a plain failure (not ambiguous)"
                 )
+                problems.append(problem(text, event, write.token))
     return problems
 
 
-CHECKS: Mapping[str, Callable[[list[Event]], list[str]]] = {
+CHECKS: Mapping[str, Callable[[list[Event]], list[Violation]]] = {
     "fenced sink": check_sink,
     "single holder": check_single_holder,
     "tokens": check_tokens,
@@ -320,12 +398,12 @@ CHECKS: Mapping[str, Callable[[list[Event]], list[str]]] = {
 }
 
 
-def check_history(events: list[Event], skip: Iterable[str] = ()) -> list[str]:
+def check_history(events: list[Event], skip: Iterable[str] = ()) -> list[Violation]:
     """Every check above but those named in ``skip``; each violation is prefixed with the
     check's name."""
     skipped = set(skip)
     return [
-        f"{name}: {problem}"
+        problem.named(name)
         for name, check in CHECKS.items()
         if name not in skipped
         for problem in check(events)
@@ -334,26 +412,27 @@ def check_history(events: list[Event], skip: Iterable[str] = ()) -> list[str]:
 
 def excerpt(events: list[Event], problem: str, limit: int = 40) -> str:
     """The events a violation is about: those of the actors and tokens it names (and crashes,
-    freezes, deletions), up to the last instant it names, at most ``limit`` lines."""
-    words = set(problem.replace(",", " ").replace(")", " ").replace("(", " ").split())
-    instants = []
-    for word in words:
-        with contextlib.suppress(ValueError):
-            instants.append(float(word.rstrip("s")))
-    until = max((t for t in instants if t < 1e9), default=float("inf"))
+    freezes, deletions), up to the last instant it concerns, at most ``limit`` lines.
+
+    ``problem`` is a Violation from the checks above; a plain sentence names nothing, so the
+    last ``limit`` events are shown.
+    """
+    if not isinstance(problem, Violation):
+        return "\n".join(event.line() for event in events[-limit:])
+    about = problem
     relevant = [
         e
         for e in events
         if (
-            e.t <= until + EPSILON
+            e.t <= about.until + EPSILON
             and (
-                e.actor in words
-                or (e.token is not None and str(e.token) in words)
+                e.actor in about.actors
+                or (e.token is not None and e.token in about.tokens)
                 or e.kind in ("crashed", "deleted", "freeze", "expired")
             )
             and e.kind not in ("fault",)
         )
-        or (e.kind in ("all_stopped", "probe") and "stuck" in problem)
+        or e.kind in about.kinds
     ]
     shown = relevant[-limit:] if relevant else events[-limit:]
     return "\n".join(event.line() for event in shown)

@@ -28,7 +28,7 @@ from cloudlease.renewal import drive
 from cloudlease.store import BaseStore
 from cloudlease.tenure import Tenure, TimingPolicy
 from cloudlease.testing.clock import FakeClock
-from cloudlease.testing.history import Event, History, check_history, excerpt
+from cloudlease.testing.history import Event, History, Violation, check_history, excerpt
 from tests.reliability.sim import Sim, SimClock
 from tests.reliability.simstore import SimStore
 
@@ -91,7 +91,7 @@ class Outcome:
     backend: str
     seed: int
     events: list[Event]
-    problems: list[str]
+    problems: list[Violation]
     faults: Counter[str] = field(default_factory=Counter)
 
     def report(self) -> str:

@@ -104,6 +104,20 @@ def test_excerpt_shows_the_events_a_violation_names() -> None:
     assert "token=1" in shown and "token=2" in shown and "token=3" not in shown
 
 
+def test_a_violation_carries_its_actors_tokens_and_instant() -> None:
+    applied = ev(1, "a", "applied", token=7, attempt=40)
+    seen = ev(2, "a", "read_back", attempt=40, ok=True)
+    said = ev(3, "a", "attempt", attempt=40, detail="held")
+    later = ev(5, "a", "granted", token=8, deadline=60)
+    events = [applied, seen, said, later]
+    (problem,) = check_history(events)
+    assert problem.startswith("ambiguous outcomes: a attempt 40: the store applied token 7")
+    assert (problem.actors, problem.tokens, problem.until) == ({"a"}, {7}, 3)
+    shown = excerpt(events, problem)  # up to 3, not to 7 (a token in the sentence)
+    assert "attempt=40" in shown and "token=8" not in shown
+    assert excerpt(events, "a sentence alone") == "\n".join(e.line() for e in events)
+
+
 # -- the harness on broken stores -----------------------------------------------------------
 
 
@@ -180,9 +194,10 @@ def test_clocks_skewed_beyond_the_allowance_are_caught() -> None:
 
 
 def test_a_sweep_faster_than_a_frozen_request_can_regress_tokens() -> None:
-    """The limit of "tokens survive deletion": a record created afresh takes the acquirer's
-    epoch ms, so a sweep must wait longer than any request can be in flight (skew allowance +
-    the longest pause between reading the clock and the write landing). With a sweep after
+    """The limit of "tokens survive deletion" (docs/tokens.md): a record created afresh takes
+    the acquirer's clock reading (µs), so a sweep must wait longer than any request can be in
+    flight (2 x skew allowance + the longest pause between reading the clock and the write
+    landing). With a sweep after
     0.1 ttl that does not wait for requests on their way, and pauses of up to 2.5 ttl, a frozen
     acquire lands with an old clock reading and a smaller token."""
     hasty = Profile(purge_after=0.1, sweep_waits=False)
