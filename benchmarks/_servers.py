@@ -44,6 +44,7 @@ class Servers:
     moto: str | None = None  # http://127.0.0.1:PORT (moto behind one lock: atomic)
     firestore: str | None = None  # 127.0.0.1:PORT
     azurite: int | None = None  # port
+    gcs: str | None = None  # http://127.0.0.1:PORT (fake-gcs-server)
     missing: dict[str, str] = field(default_factory=dict)
     processes: list[ManagedProcess] = field(default_factory=list)
 
@@ -97,6 +98,22 @@ class Servers:
         if self._start("azurite", command, port, cwd=self.workdir):
             self.azurite = port
 
+    def start_fake_gcs(self) -> None:
+        import pytest
+
+        from tests.gcs.conftest import fake_gcs_binary
+
+        try:
+            binary = fake_gcs_binary()
+        except (pytest.skip.Exception, pytest.fail.Exception) as exc:  # no wrapper package
+            self.missing["fake-gcs-server"] = str(exc)
+            return
+        port = free_port()
+        command = [str(binary), "-scheme", "http", "-host", "127.0.0.1", "-port", str(port)]
+        if self._start("fake-gcs-server", [*command, "-backend", "memory"], port):
+            self.gcs = f"http://127.0.0.1:{port}"
+            os.environ["STORAGE_EMULATOR_HOST"] = self.gcs
+
     def stop(self) -> None:
         for process in self.processes:
             process.stop()
@@ -104,18 +121,21 @@ class Servers:
 
 @contextlib.contextmanager
 def servers(kinds: set[str]) -> Iterator[Servers]:
-    """Start the emulators ``kinds`` needs ("dynamodb", "firestore", "azure") and stop them."""
+    """Start the emulators ``kinds`` needs ("dynamodb" or "s3": moto; "firestore", "azure",
+    "gcs") and stop them."""
     os.environ.update(AWS_ENV)
     os.environ.pop("AWS_PROFILE", None)
     with tempfile.TemporaryDirectory(prefix="cloudlease-bench-") as tmp:
         running = Servers(Path(tmp))
         try:
-            if "dynamodb" in kinds:
+            if kinds & {"dynamodb", "s3"}:
                 running.start_moto()
             if "firestore" in kinds:
                 running.start_firestore()
             if "azure" in kinds:
                 running.start_azurite()
+            if "gcs" in kinds:
+                running.start_fake_gcs()
             for name, why in running.missing.items():
                 log(f"{name} did not start: {why}")
             yield running

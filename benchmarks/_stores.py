@@ -2,8 +2,9 @@
 
 A ``Spec`` is a small JSON-able dict naming one store (kind plus where it lives), so a worker
 process can open the same store as its parent. ``Counts`` tallies requests by thread and
-operation: a botocore ``before-send`` hook (DynamoDB), a gRPC client interceptor (Firestore),
-an Azure pipeline transport (Azure Blob). Memory and SQLite have no transport: there a
+operation: a botocore ``before-send`` hook (DynamoDB, S3), a gRPC client interceptor
+(Firestore), an Azure pipeline transport (Azure Blob), a requests transport adapter (Cloud
+Storage). Memory and SQLite have no transport: there a
 request is one call of the store's primitives (one lock section, one SQLite transaction),
 counted by ``FaultyStore``'s wrapper.
 """
@@ -21,6 +22,9 @@ from cloudlease.testing import FaultyStore
 
 Spec = dict[str, Any]
 KINDS = ("memory", "sqlite", "dynamodb", "firestore", "azure")
+#: Object stores: measured by the operations section only (requests and overhead).
+OBJECT_KINDS = ("s3", "gcs")
+ALL_KINDS = KINDS + OBJECT_KINDS
 AZURITE_ACCOUNT = "devstoreaccount1"
 #: Azurite's well-known development key (public, documented by Microsoft).
 AZURITE_KEY = (
@@ -129,6 +133,39 @@ def firestore_client(host: str, project: str, counts: Counts | None) -> Any:
     return client
 
 
+def s3_client(endpoint: str, counts: Counts | None) -> Any:
+    """A boto3 S3 client built as the store builds its own (no retries), hooks counting."""
+    from cloudlease_s3.store import make_client
+
+    client = make_client(
+        region="us-east-1",
+        endpoint_url=endpoint,
+        profile=None,
+        session=dynamodb_session(),
+        config=None,
+        store="s3://bench",
+    )
+    if counts is not None:
+
+        def count(event_name: str, **_: Any) -> None:
+            counts.add(event_name.rsplit(".", 1)[-1])
+
+        client.meta.events.register("before-send.s3", count)
+    return client
+
+
+def gcs_client(counts: Counts | None) -> Any:
+    """A storage client on fake-gcs-server (as the store builds one), requests counted."""
+    from cloudlease_gcs._errors import Translator
+    from cloudlease_gcs.store import build_client
+    from tests.gcs.wire import Wire
+
+    client = build_client("cloudlease-bench", None, Translator("-", "-", "-"))
+    if counts is not None:
+        Wire(client, hook=counts.add)  # counts each request; injects nothing (add: None)
+    return client
+
+
 def azure_container(port: int, container: str, counts: Counts | None) -> Any:
     """A ContainerClient on Azurite whose transport counts every request on the wire."""
     from azure.core.pipeline.transport import RequestsTransport
@@ -183,6 +220,14 @@ def open_store(spec: Spec, counts: Counts, **options: Any) -> BaseStore:
         container = azure_container(spec["port"], spec["container"], counts)
         url = f"azblob://{AZURITE_ACCOUNT}/{spec['container']}"
         return AzureBlobStore(url, container_client=container, **options)
+    if kind == "s3":
+        from cloudlease_s3 import S3Store
+
+        return S3Store(spec["bucket"], client=s3_client(spec["endpoint"], counts), **options)
+    if kind == "gcs":
+        from cloudlease_gcs import GCSStore
+
+        return GCSStore(spec["bucket"], client=gcs_client(counts), **options)
     raise ValueError(f"unknown store kind {kind!r}")
 
 
@@ -221,11 +266,33 @@ def make_spec(kind: str, servers: Any, tmp: str, suffix: str) -> Spec | None:
         if servers.azurite is None:
             return None
         return {"kind": kind, "port": servers.azurite, "container": new_container(servers.azurite)}
+    if kind in OBJECT_KINDS:
+        return object_spec(kind, servers, suffix)
     raise ValueError(kind)
+
+
+def object_spec(kind: str, servers: Any, suffix: str) -> Spec | None:
+    """A fresh bucket on moto (S3) or fake-gcs-server (Cloud Storage), made by ``init``."""
+    bucket = f"bench-{suffix}-{uuid.uuid4().hex[:8]}"
+    if kind == "s3":
+        if servers.moto is None:
+            return None
+        from cloudlease_s3 import S3Store
+
+        S3Store(bucket, client=s3_client(servers.moto, None)).init(create_bucket=True)
+        return {"kind": kind, "endpoint": servers.moto, "bucket": bucket}
+    if servers.gcs is None:
+        return None
+    from cloudlease_gcs import GCSStore
+
+    GCSStore(bucket, client=gcs_client(None)).init(create_bucket=True)
+    return {"kind": kind, "bucket": bucket}
 
 
 #: Default lease ttl (s) of the timing sections: Azure blob leases last at least 15 s.
 def ttl_for(kind: str, short: float) -> float:
+    if kind == "gcs":
+        return max(6.0, short)  # about one write per second per object: 6 s at least
     return 15.0 if kind == "azure" else short
 
 

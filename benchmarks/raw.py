@@ -319,6 +319,121 @@ class RawAzure:
         pass
 
 
+class _RawVersioned:
+    """Read-decide-write on one JSON object per lease with a version precondition, by hand:
+    what S3 (ETag) and Cloud Storage (generation) stores do. The last version read or written
+    is kept, so a free acquire after our own release is one write, as the store's is."""
+
+    def __init__(self, ttl: float) -> None:
+        self.ttl_ms = round(ttl * 1000)
+        self.known: dict[str, tuple[dict[str, Any], Any]] = {}
+
+    def _read(self, name: str) -> tuple[dict[str, Any], Any] | None:
+        raise NotImplementedError
+
+    def _put(self, name: str, record: dict[str, Any], version: Any) -> Any:
+        raise NotImplementedError
+
+    def _write(self, name: str, record: dict[str, Any], version: Any) -> None:
+        self.known[name] = (record, self._put(name, record, version))
+
+    def acquire(self, name: str, holder: str = "raw") -> None:
+        now = now_ms()
+        known = self.known.get(name)
+        if known is None or known[0]["holder"] not in ("", holder):
+            known = self._read(name)
+        current, version = known if known else (None, None)
+        if current and current["holder"] not in ("", holder) and current["expires_at"] >= now:
+            raise Refused(name)
+        token = now if current is None else max(current["token"] + 1, now)
+        record: dict[str, Any] = {
+            "name": name,
+            "holder": holder,
+            "token": token,
+            "expires_at": now + self.ttl_ms,
+            "acquired_at": now,
+            "renewed_at": now,
+            "transitions": (current["transitions"] + 1) if current else 1,
+            "metadata": {},
+        }
+        self._write(name, record, version)
+
+    def renew(self, name: str) -> None:
+        record, version = self.known[name]
+        now = now_ms()
+        self._write(name, dict(record, expires_at=now + self.ttl_ms, renewed_at=now), version)
+
+    def release(self, name: str) -> None:
+        record, version = self.known[name]
+        self._write(name, dict(record, holder="", renewed_at=now_ms()), version)
+
+    def get(self, name: str) -> None:
+        self._read(name)
+
+    def close(self) -> None:
+        pass
+
+
+def _body(record: dict[str, Any]) -> bytes:
+    body = {"kind": "cloudlease.lease", "schema": 1, "record": record}
+    return json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
+
+
+class RawS3(_RawVersioned):
+    """GetObject, then PutObject with If-Match (If-None-Match: * to create), with boto3."""
+
+    def __init__(self, client: Any, bucket: str, ttl: float) -> None:
+        super().__init__(ttl)
+        self.client, self.bucket = client, bucket
+
+    def _read(self, name: str) -> tuple[dict[str, Any], Any] | None:
+        try:
+            response = self.client.get_object(Bucket=self.bucket, Key=f"raw/{name}")
+        except self.client.exceptions.NoSuchKey:
+            return None
+        return json.loads(response["Body"].read())["record"], response["ETag"]
+
+    def _put(self, name: str, record: dict[str, Any], version: Any) -> Any:
+        condition = {"IfMatch": version} if version else {"IfNoneMatch": "*"}
+        response = self.client.put_object(
+            Bucket=self.bucket,
+            Key=f"raw/{name}",
+            Body=_body(record),
+            ContentType="application/json",
+            **condition,
+        )
+        return response["ETag"]
+
+
+class RawGCS(_RawVersioned):
+    """A media download, then an upload with ifGenerationMatch, with google-cloud-storage."""
+
+    def __init__(self, client: Any, bucket: str, ttl: float) -> None:
+        from google.api_core.exceptions import NotFound
+
+        super().__init__(ttl)
+        self.bucket = client.bucket(bucket)
+        self.missing = NotFound
+
+    def _read(self, name: str) -> tuple[dict[str, Any], Any] | None:
+        blob = self.bucket.blob(f"raw/{name}")
+        try:
+            data = blob.download_as_bytes(retry=None)
+        except self.missing:
+            return None
+        return json.loads(data)["record"], blob.generation
+
+    def _put(self, name: str, record: dict[str, Any], version: Any) -> Any:
+        blob = self.bucket.blob(f"raw/{name}")
+        blob.upload_from_string(
+            _body(record),
+            content_type="application/json",
+            if_generation_match=version or 0,
+            retry=None,
+        )
+        return blob.generation
+
+
 def refused_ours(store: Any, name: str, ttl: float) -> None:
     """cloudlease's acquire of a lease held elsewhere (LeaseHeld is the expected outcome)."""
     try:

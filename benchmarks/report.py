@@ -29,6 +29,8 @@ STORE_NAMES = {
     "dynamodb": "DynamoDB (moto)",
     "firestore": "Firestore (emulator)",
     "azure": "Azure Blob (Azurite)",
+    "s3": "S3 (moto)",
+    "gcs": "Cloud Storage (fake-gcs-server)",
 }
 OP_NAMES = {
     "acquire": "acquire (free)",
@@ -310,16 +312,27 @@ def _body(results: dict[str, Any], name: str, render: Any) -> str:
 _SLOT = re.compile(r"\{\{(\w+)\}\}")
 _COMMENT = re.compile(r"<!--(.*?)-->\n?", re.DOTALL)
 _RERUN = re.compile(r"^rerun (\w+) of ([\w,]+): (\S+) \((.*)\)$", re.MULTILINE)
+_ADDED = re.compile(r"^added (\w+) of ([\w,]+): (\S+)$", re.MULTILINE)
 
 
-def slots(results: dict[str, Any], reruns: dict[str, tuple[dict[str, Any], str]]) -> dict[str, str]:
+def slots(
+    results: dict[str, Any],
+    reruns: dict[str, tuple[dict[str, Any], str]],
+    added: dict[str, dict[str, Any]] | None = None,
+) -> dict[str, str]:
     """What fills each ``{{name}}`` of the template: the run's facts and its tables.
 
     ``reruns`` maps a section to the figures of a later partial run (for the stores it names)
-    and the words that say why it was run.
+    and the words that say why it was run; ``added`` maps a section to the figures of stores
+    this run did not measure, taken from a later partial run and shown beside this run's.
     """
     m = results["machine"]
     rerun, why = reruns.get("operations", ({}, ""))
+    more = (added or {}).get("operations", {})
+
+    def with_added(ops: dict[str, Any]) -> dict[str, Any]:
+        return {**more, **ops}  # a store this run measured keeps this run's figures
+
     return {
         "command": results["command"],
         "started": results["started"],
@@ -335,8 +348,10 @@ def slots(results: dict[str, Any], reruns: dict[str, tuple[dict[str, Any], str]]
         "timings": ", ".join(f"{k} {v:g} s" for k, v in results.get("timings", {}).items()),
         "missing": ", ".join(f"{k}: {v}" for k, v in results.get("emulators_missing", {}).items())
         or "none",
-        "requests_table": _body(results, "operations", requests_table),
-        "overhead_table": _body(results, "operations", lambda ops: overhead_table(ops, rerun, why)),
+        "requests_table": _body(results, "operations", lambda ops: requests_table(with_added(ops))),
+        "overhead_table": _body(
+            results, "operations", lambda ops: overhead_table(with_added(ops), rerun, why)
+        ),
         "failover_table": _body(results, "failover", failover_table),
         "import_tables": _body(results, "imports", import_tables),
         "contention_table": _body(results, "contention", contention_table),
@@ -351,15 +366,20 @@ def render(results: dict[str, Any], template: Path = TEMPLATE) -> str:
     The template's comments are dropped; a ``rerun SECTION: PATH (why)`` line in them names a
     later partial run (a results JSON, relative to the repository) whose figures annotate the
     goals this run missed, e.g. ``rerun operations of azure: benchmarks/results/X.json (after
-    the fix, below)``.
+    the fix, below)``; an ``added SECTION of STORES: PATH`` line adds the rows of stores this
+    run did not measure from a later partial run (the template's prose says which and when).
     """
     text = template.read_text(encoding="utf-8")
     reruns = {}
+    added: dict[str, dict[str, Any]] = {}
     for comment in _COMMENT.findall(text):
         for section, stores, path, why in _RERUN.findall(comment):
             figures = json.loads((ROOT / path).read_text(encoding="utf-8"))[section]
             reruns[section] = ({k: figures[k] for k in stores.split(",")}, why)
-    values = slots(results, reruns)
+        for section, stores, path in _ADDED.findall(comment):
+            figures = json.loads((ROOT / path).read_text(encoding="utf-8"))[section]
+            added.setdefault(section, {}).update({k: figures[k] for k in stores.split(",")})
+    values = slots(results, reruns, added)
 
     def fill(match: re.Match[str]) -> str:
         if match[1] not in values:

@@ -1,13 +1,15 @@
 """Run every benchmark in one go, write the results as JSON and render docs/performance.md.
 
-    .venv/bin/python -m benchmarks [--quick] [--only SECTION ...] [--no-doc]
+    .venv/bin/python -m benchmarks [--quick] [--only SECTION ...] [--stores KIND ...] [--no-doc]
 
-Sections: operations (requests per operation + A/B overhead against the raw SDK), failover,
-imports, contention, peers, serverless. Emulators (moto, Firestore, Azurite) are started on
-free loopback ports and killed at the end. ``--quick`` shrinks every section (a smoke run of
-a few minutes); the full run takes about 10 minutes on 2 cores. Results go to
-``benchmarks/results/<mode>-<time>.json`` and ``benchmarks/results/latest-<mode>.json``; a
-full run (or ``--doc``) rewrites docs/performance.md. Nothing here is asserted.
+Sections: operations (requests per operation + A/B overhead against the raw SDK; the object
+stores S3 and Cloud Storage are measured here only), failover, imports, contention, peers,
+serverless. ``--stores`` limits every section to some stores. Emulators (moto, Firestore,
+Azurite, fake-gcs-server) are started on free loopback ports and killed at the end.
+``--quick`` shrinks every section (a smoke run of a few minutes); the full run takes about 10
+minutes on 2 cores. Results go to ``benchmarks/results/<mode>-<time>.json`` and, for a run of
+every section and store, ``benchmarks/results/latest-<mode>.json`` (the doc's); a full run (or
+``--doc``) rewrites docs/performance.md. Nothing here is asserted.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from benchmarks._common import load_average, log, machine, versions
 from benchmarks._servers import Servers, servers
-from benchmarks._stores import KINDS, Spec, make_spec
+from benchmarks._stores import ALL_KINDS, KINDS, Spec, make_spec, ttl_for
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
@@ -78,14 +80,24 @@ def section(results: dict[str, Any], name: str, body: Any) -> None:
 class Run:
     """One benchmark run: the emulators, fresh places on them, and the sections."""
 
-    def __init__(self, running: Servers, tmp: str, size: dict[str, Any], seed: int) -> None:
+    def __init__(
+        self,
+        running: Servers,
+        tmp: str,
+        size: dict[str, Any],
+        seed: int,
+        stores: set[str] | None = None,
+    ) -> None:
         self.running = running
+        self.stores = set(ALL_KINDS) if stores is None else stores
         self.tmp = tmp
         self.size = size
         self.seed = seed
         self.serial = iter(range(10**6))
 
     def spec(self, kind: str) -> Spec | None:
+        if kind not in self.stores:
+            return None
         return make_spec(kind, self.running, self.tmp, f"{next(self.serial)}")
 
     def available(self, kinds: tuple[str, ...] = KINDS) -> dict[str, Spec]:
@@ -96,10 +108,8 @@ class Run:
         from benchmarks import operations
 
         return {
-            kind: operations.measure(
-                kind, s, self.size["rounds"], self.seed, 15.0 if kind == "azure" else 30.0
-            )
-            for kind, s in self.available().items()
+            kind: operations.measure(kind, s, self.size["rounds"], self.seed, ttl_for(kind, 30.0))
+            for kind, s in self.available(ALL_KINDS).items()
         }
 
     def failover(self) -> dict[str, Any]:
@@ -165,7 +175,7 @@ class Run:
         return serverless.run(specs, self.size["serverless_calls"])
 
 
-def run(mode: str, only: set[str], seed: int) -> dict[str, Any]:
+def run(mode: str, only: set[str], seed: int, stores: set[str] | None = None) -> dict[str, Any]:
     size = SIZES[mode]
     results: dict[str, Any] = {
         "mode": mode,
@@ -182,9 +192,13 @@ def run(mode: str, only: set[str], seed: int) -> dict[str, Any]:
         needs = {"dynamodb", "firestore", "azure"}
     elif "serverless" in only:
         needs = {"dynamodb"}
+    if "operations" in only:
+        needs |= {"s3", "gcs"}
+    if stores is not None:
+        needs &= stores
     with servers(needs) as running, tempfile.TemporaryDirectory() as tmp:
         results["emulators_missing"] = running.missing
-        this = Run(running, tmp, size, seed)
+        this = Run(running, tmp, size, seed, stores)
         for name in ("operations", "failover", "peers", "contention", "serverless"):
             if name in only:
                 section(results, name, getattr(this, name))
@@ -200,6 +214,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--only", nargs="+", choices=SECTIONS, help="run only these sections")
+    parser.add_argument("--stores", nargs="+", choices=ALL_KINDS, help="only these stores")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--note", help="a remark for the doc's header (e.g. what else ran)")
     doc = parser.add_mutually_exclusive_group()
@@ -208,16 +223,18 @@ def main() -> None:
     args = parser.parse_args()
     signal.signal(signal.SIGTERM, _terminate)
     mode = "quick" if args.quick else "full"
-    results = run(mode, set(args.only or SECTIONS), args.seed)
+    stores = set(args.stores) if args.stores else None
+    results = run(mode, set(args.only or SECTIONS), args.seed, stores)
     if args.note:
         results["note"] = args.note
     RESULTS.mkdir(exist_ok=True)
     stamp = time.strftime("%Y%m%d-%H%M%S")
     text = json.dumps(results, indent=1, default=str)
     (RESULTS / f"{mode}-{stamp}.json").write_text(text)
-    (RESULTS / f"latest-{mode}.json").write_text(text)
+    if not args.only and not args.stores:  # a partial run leaves the doc's results alone
+        (RESULTS / f"latest-{mode}.json").write_text(text)
     log(f"results: benchmarks/results/{mode}-{stamp}.json")
-    if args.doc or (mode == "full" and not args.no_doc and not args.only):
+    if args.doc or (mode == "full" and not args.no_doc and not args.only and not args.stores):
         from benchmarks.report import render
 
         (ROOT / "docs" / "performance.md").write_text(render(results))

@@ -20,7 +20,7 @@ import sys
 from urllib.parse import urlsplit
 
 from google.api_core.exceptions import NotFound, PreconditionFailed
-from google.cloud import storage
+from google.cloud.storage import Client
 
 from cloudlease import cloud_run, current_lease
 
@@ -42,7 +42,7 @@ def upload_fenced(name: str, body: dict[str, object], token: int) -> bool:
     One read and one upload with ``ifGenerationMatch`` (the generation read, or 0 when there is
     none): an upload that lands between the two is refused with 412, never lost.
     """
-    blob = storage.Client().bucket(REPORT_BUCKET).blob(name)
+    blob = Client().bucket(REPORT_BUCKET).blob(name)
     try:
         current = json.loads(blob.download_as_bytes())
     except NotFound:

@@ -44,6 +44,7 @@ def put_fenced(bucket: str, key: str, body: dict[str, Any], token: int) -> bool:
     One read and one conditional PUT (``If-Match`` the ETag read, ``If-None-Match: *`` when
     there is none): a write that lands between the two is refused with 412, never lost.
     """
+    condition: dict[str, Any]
     try:
         current = S3.get_object(Bucket=bucket, Key=key)
     except S3.exceptions.NoSuchKey:
