@@ -37,7 +37,7 @@ variable "ttl_attribute" {
 }
 
 variable "ttl_enabled" {
-  description = "Whether DynamoDB Time to Live deletes lease records a week after they expired or were released (tokens stay monotonic either way)."
+  description = "Whether DynamoDB Time to Live deletes lease records a week (the store's purge_after, at least 3 x its skew allowance) after they expired or were released: tokens stay monotonic (docs/tokens.md)."
   type        = bool
   default     = true
 }

@@ -66,7 +66,7 @@ variable "delete_protection_enabled" {
 }
 
 variable "ttl_enabled" {
-  description = "Whether to create the TTL policy on the lease documents' cleanup_at field, so Firestore deletes stale lease records (tokens stay monotonic either way)."
+  description = "Whether to create the TTL policy on the lease documents' cleanup_at field (expires_at + the store's cleanup_after, a week, at least 3 x its skew allowance), so Firestore deletes stale lease records: tokens stay monotonic (docs/tokens.md)."
   type        = bool
   default     = true
 }
