@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 
 from tests.emulators import ROOT
+from tests.examples import run_at_once
 from tests.gcs.conftest import PROJECT, client
 
 MAIN = ROOT / "examples" / "cloud_run_gcs" / "main.py"
@@ -15,28 +15,10 @@ REPORT = "reports/daily.json"
 
 
 def run_execution(env: dict[str, str], execution: str, tasks: int) -> list[dict[str, object]]:
-    runs = [
-        subprocess.Popen(
-            [sys.executable, str(MAIN)],
-            env=dict(
-                env,
-                CLOUD_RUN_EXECUTION=execution,
-                CLOUD_RUN_TASK_INDEX=str(index),
-                CLOUD_RUN_TASK_COUNT=str(tasks),
-            ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        for index in range(tasks)
-    ]
-    results = []
-    for run in runs:
-        out, err = run.communicate(timeout=120)
-        assert run.returncode == 0, err
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
+    """The ``tasks`` tasks of one job execution, started together; their JSON lines."""
+    task_env = dict(env, CLOUD_RUN_EXECUTION=execution, CLOUD_RUN_TASK_COUNT=str(tasks))
+    envs = [dict(task_env, CLOUD_RUN_TASK_INDEX=str(index)) for index in range(tasks)]
+    return run_at_once([sys.executable, str(MAIN)], envs)
 
 
 def test_one_task_per_execution_writes_the_report_and_a_stale_token_cannot(

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 
 from tests.dynamodb.conftest import REGION, TEST_ENV
 from tests.emulators import ROOT
+from tests.examples import run_at_once
 from tests.s3.conftest import client, create_bucket
 
 EXAMPLE = ROOT / "examples" / "lambda_s3"
@@ -18,23 +18,16 @@ RESULT = "results/nightly-report.json"
 
 def invoke(env: dict[str, str], event: Path, count: int) -> list[dict[str, object]]:
     """``count`` concurrent local invocations of the handler; their JSON results."""
-    runs = [
-        subprocess.Popen(
-            [sys.executable, str(EXAMPLE / "run_local.py"), str(event)],
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
-        )
-        for _ in range(count)
-    ]
-    results = []
-    for run in runs:
-        out, err = run.communicate(timeout=120)
-        assert run.returncode == 0, err
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
+    command = [sys.executable, str(EXAMPLE / "run_local.py"), str(event)]
+    return run_at_once(command, [env] * count)
+
+
+def tick(tmp_path: Path, time: str) -> Path:
+    """The example's EventBridge event, scheduled at ``time``."""
+    event = json.loads((EXAMPLE / "event.json").read_text())
+    path = tmp_path / f"event-{time[:10]}.json"
+    path.write_text(json.dumps({**event, "time": time}))
+    return path
 
 
 def test_racing_deliveries_of_a_tick_run_once_and_a_stale_token_cannot_overwrite(
@@ -60,16 +53,11 @@ def test_racing_deliveries_of_a_tick_run_once_and_a_stale_token_cannot_overwrite
 
     assert invoke(env, EXAMPLE / "event.json", 1) == [{"status": "skipped"}]  # late duplicate
 
-    next_tick = tmp_path / "next.json"
-    event = json.loads((EXAMPLE / "event.json").read_text())
-    next_tick.write_text(json.dumps({**event, "time": "2026-11-30T04:00:00Z"}))
-    [later] = invoke(env, next_tick, 1)
+    [later] = invoke(env, tick(tmp_path, "2026-11-30T04:00:00Z"), 1)  # the next tick runs
     assert later["status"] == "ran" and int(str(later["token"])) > int(str(ran[0]["token"]))
 
     newer = {"tick": "from a newer holder", "rows": 0, "token": 2**52}
     s3.put_object(Bucket=bucket, Key=RESULT, Body=json.dumps(newer).encode())
-    third_tick = tmp_path / "third.json"
-    third_tick.write_text(json.dumps({**event, "time": "2026-12-01T04:00:00Z"}))
-    [fenced] = invoke(env, third_tick, 1)
+    [fenced] = invoke(env, tick(tmp_path, "2026-12-01T04:00:00Z"), 1)
     assert fenced["status"] == "fenced"  # its token is smaller: the result was left alone
     assert json.loads(s3.get_object(Bucket=bucket, Key=RESULT)["Body"].read()) == newer
