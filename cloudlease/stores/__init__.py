@@ -1,1 +1,2 @@
-"""Embedded stores: ``memory://`` (one process) and ``sqlite:///PATH`` (one host)."""
+"""Embedded stores (``memory://``, ``sqlite:///PATH``) and what object stores share: the
+compare-and-set base (``versioned``) and the object layout and URL (``objects``)."""
