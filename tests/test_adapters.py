@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from cloudlease import ConfigError, LeaseLost, aws_lambda, cloud_run, current_lease
-from cloudlease.stores.memory import MemoryStore
 from cloudlease.testing import FakeClock, FaultyStore
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,16 +45,6 @@ def scheduled_event(time: str = "2026-01-01T00:00:00Z") -> dict[str, Any]:
         "resources": ["arn:aws:events:us-east-1:123456789012:rule/nightly"],
         "detail": {},
     }
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(clock: FakeClock) -> FaultyStore:
-    return FaultyStore(MemoryStore(clock=clock))
 
 
 def context(clock: FakeClock, seconds: float, request_id: str = "req-1") -> FakeContext:

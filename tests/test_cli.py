@@ -13,30 +13,13 @@ from pathlib import Path
 import pytest
 
 from cloudlease.stores.sqlite import SQLiteStore
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def cli(*args: str, timeout: float = 60, **kwargs: object) -> subprocess.CompletedProcess[str]:
-    result: subprocess.CompletedProcess[str] = subprocess.run(
-        [sys.executable, "-m", "cloudlease", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        cwd=ROOT,
-        **kwargs,  # type: ignore[call-overload]
-    )
-    return result
+from tests.helpers import run_cli as cli
+from tests.helpers import start_cli
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'leases.db'}"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    return SQLiteStore(tmp_path / "leases.db")
+def store(sqlite_path: Path) -> SQLiteStore:
+    return SQLiteStore(sqlite_path)
 
 
 def test_run_exposes_the_lease_to_the_child_and_returns_its_exit_code(
@@ -90,28 +73,8 @@ def test_run_waits_for_the_lease_with_wait(url: str, store: SQLiteStore) -> None
 
 
 def test_run_stops_the_child_when_the_lease_is_lost(url: str, store: SQLiteStore) -> None:
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cloudlease",
-            "run",
-            "--store",
-            url,
-            "--lease",
-            "nightly",
-            "--ttl",
-            "1.5",
-            "--grace",
-            "5",
-            "--",
-            "sleep",
-            "60",
-        ],
-        cwd=ROOT,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    args = ["--store", url, "--lease", "nightly", "--ttl", "1.5", "--grace", "5"]
+    child = start_cli("run", *args, "--", "sleep", "60", stderr=subprocess.PIPE)
     try:
         give_up = time.monotonic() + 20
         while (record := store.get("nightly")) is None or record.holder == "":
@@ -135,25 +98,8 @@ def test_run_forwards_sigterm_to_the_child_and_releases(url: str, store: SQLiteS
         "signal.signal(signal.SIGTERM, lambda *a: sys.exit(7)); "
         "print('ready', flush=True); time.sleep(60)"
     )
-    child = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "cloudlease",
-            "run",
-            "--store",
-            url,
-            "--lease",
-            "nightly",
-            "--",
-            sys.executable,
-            "-c",
-            script,
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    args = ["--store", url, "--lease", "nightly", "--", sys.executable, "-c", script]
+    child = start_cli("run", *args, stdout=subprocess.PIPE)
     try:
         assert child.stdout is not None
         assert child.stdout.readline().strip() == "ready"

@@ -4,15 +4,14 @@ from __future__ import annotations
 
 import random
 import threading
-import time
 from collections.abc import Callable
 
 import pytest
 
 from cloudlease import ConfigError, LeaderElector
 from cloudlease.keeper import HeldLease
-from cloudlease.stores.memory import MemoryStore
 from cloudlease.testing import FakeClock, FaultyStore
+from tests.helpers import eventually
 
 TTL = 9.0
 
@@ -36,14 +35,6 @@ class Events:
         return [kind for kind, _ in self.log]
 
 
-def eventually(test: Callable[[], bool], timeout: float = 5.0) -> None:
-    give_up = time.monotonic() + timeout
-    while not test():
-        if time.monotonic() > give_up:
-            raise AssertionError("condition not reached")
-        time.sleep(0.002)
-
-
 def elector(store: FaultyStore, name: str, events: Events, **options: object) -> LeaderElector:
     return LeaderElector(
         store,
@@ -57,16 +48,6 @@ def elector(store: FaultyStore, name: str, events: Events, **options: object) ->
         rng=random.Random(7),
         **options,  # type: ignore[arg-type]
     )
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(clock: FakeClock) -> FaultyStore:
-    return FaultyStore(MemoryStore(clock=clock))
 
 
 def test_a_lone_elector_is_elected_and_renews(store: FaultyStore, clock: FakeClock) -> None:

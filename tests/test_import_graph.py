@@ -100,21 +100,7 @@ def find_cycle(graph: dict[str, set[str]]) -> list[str] | None:
     return None
 
 
-#: Circles known and being removed (remove the entry with the circle; a pass then shows XPASS).
-KNOWN_CIRCLES = {
-    "cloudlease_s3": "_bucket.py imports store.py back (S3Store, INIT_CHECK) while S3 is reworked",
-}
-
-
-@pytest.mark.parametrize(
-    "package",
-    [
-        pytest.param(name, marks=pytest.mark.xfail(reason=KNOWN_CIRCLES[name], strict=False))
-        if name in KNOWN_CIRCLES
-        else name
-        for name in sorted(PACKAGES)
-    ],
-)
+@pytest.mark.parametrize("package", sorted(PACKAGES))
 def test_imports_run_one_way(package: str) -> None:
     graph = import_graph(package, PACKAGES[package])
     cycle = find_cycle(graph)

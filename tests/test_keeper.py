@@ -6,34 +6,16 @@ All on a FakeClock: the test thread moves time, the keeper thread reacts.
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
 from cloudlease import ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
 from cloudlease.keeper import HeldLease, hold
-from cloudlease.stores.memory import MemoryStore
 from cloudlease.testing import FakeClock, FaultyStore
+from tests.helpers import eventually
 
 TTL = 9.0  # renew every 3 s; safety margin 0.9 s, so the local deadline is 8.1 s after start
-
-
-def eventually(test: Callable[[], bool], timeout: float = 5.0) -> None:
-    give_up = time.monotonic() + timeout
-    while not test():
-        assert time.monotonic() < give_up, "condition not reached in time"
-        time.sleep(0.002)
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(clock: FakeClock) -> FaultyStore:
-    return FaultyStore(MemoryStore(clock=clock))
 
 
 def test_hold_acquires_renews_every_third_of_the_ttl_and_releases_on_exit(

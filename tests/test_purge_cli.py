@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -11,20 +9,9 @@ import pytest
 from cloudlease.clock import SYSTEM_CLOCK
 from cloudlease.stores.sqlite import SQLiteStore
 from cloudlease.testing import FakeClock
+from tests.helpers import run_cli as cli
 
-ROOT = Path(__file__).resolve().parent.parent
 EX_TEMPFAIL = 75
-
-
-def cli(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cloudlease", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        check=False,
-    )
 
 
 @pytest.fixture

@@ -6,7 +6,6 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -27,23 +26,6 @@ from cloudlease.stores.memory import MemoryStore
 from cloudlease.stores.sqlite import SQLiteStore
 from cloudlease.testing import FakeClock, FaultyStore
 from cloudlease.ticks import last_successes
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(clock: FakeClock) -> FaultyStore:
-    return FaultyStore(MemoryStore(clock=clock))
-
-
-def eventually(test: Callable[[], bool], timeout: float = 5.0) -> None:
-    give_up = time.monotonic() + timeout
-    while not test():
-        assert time.monotonic() < give_up, "condition not reached in time"
-        time.sleep(0.002)
 
 
 def test_bare_decorator_runs_with_the_default_store_and_name(

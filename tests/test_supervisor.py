@@ -103,13 +103,8 @@ class Run:
 
 
 @pytest.fixture
-def url(tmp_path: Path) -> str:
-    return f"sqlite:///{tmp_path / 'leases.db'}"
-
-
-@pytest.fixture
-def store(tmp_path: Path) -> SQLiteStore:
-    return SQLiteStore(tmp_path / "leases.db")
+def store(sqlite_path: Path) -> SQLiteStore:
+    return SQLiteStore(sqlite_path)
 
 
 @pytest.fixture

@@ -31,16 +31,6 @@ class BlobLikeStore(MemoryStore):
     )
 
 
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
-def store(clock: FakeClock) -> FaultyStore:
-    return FaultyStore(MemoryStore(clock=clock))
-
-
 def tenure(store: FaultyStore | MemoryStore, holder: str = "a", **options: object) -> Tenure:
     policy = TimingPolicy.for_store(store, lease="job", ttl=TTL)
     return Tenure(store, "job", policy=policy, holder=holder, **options)  # type: ignore[arg-type]

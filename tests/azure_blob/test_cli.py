@@ -9,19 +9,12 @@ import sys
 import uuid
 
 from tests.azure_blob.azurite import Azurite
-from tests.emulators import ROOT
+from tests.helpers import run_cli
 
 
 def cli(azurite: Azurite, *args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, AZURE_STORAGE_CONNECTION_STRING=azurite.connection_string)
-    return subprocess.run(
-        [sys.executable, "-m", "cloudlease", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        cwd=ROOT,
-        env=env,
-    )
+    return run_cli(*args, env=env)
 
 
 def test_cli_end_to_end(azurite: Azurite) -> None:

@@ -10,19 +10,13 @@ from pathlib import Path
 from cloudlease_dynamodb import DynamoDBStore
 from tests.dynamodb.conftest import REGION, TEST_ENV, new_table_name, session
 from tests.emulators import ROOT
+from tests.helpers import run_cli
 
 CLI = str(ROOT / ".venv" / "bin" / "cloudlease")
 
 
 def cloudlease(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [CLI, *args],
-        env=dict(os.environ, **TEST_ENV),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(*args, program=[CLI], env=dict(os.environ, **TEST_ENV))
 
 
 def test_init_run_held_elsewhere_and_status(locked_endpoint: str, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ from pathlib import Path
 from cloudlease_firestore import FirestoreStore
 from tests.emulators import ROOT
 from tests.firestore.conftest import Emulator
+from tests.helpers import run_cli
 
 CHILD = """
 import os, pathlib, sys, time
@@ -23,14 +24,7 @@ while not pathlib.Path(sys.argv[2]).exists():
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cloudlease", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli(*args, env=env)
 
 
 def test_run_holds_the_lease_others_exit_75_and_status_shows_the_holder(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ from cloudlease_firestore import IAM_ROLE, FirestoreStore, from_url
 from tests.emulators import ROOT, free_port
 from tests.firestore.conftest import PROJECT, Emulator, start_emulator
 from tests.firestore.interceptors import Interceptor, intercepted_client
+from tests.helpers import run_cli
 
 Code = grpc.StatusCode
 
@@ -98,14 +98,7 @@ def _scrubbed_env(tmp_path: Path) -> dict[str, str]:
 
 
 def _status(url: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "cloudlease", "status", "--store", url],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
+    return run_cli("status", "--store", url, env=env)
 
 
 def test_no_credentials_says_what_was_looked_for(tmp_path: Path) -> None:

@@ -21,7 +21,7 @@ import pytest
 from cloudlease.errors import LeaseHeld
 from cloudlease.testing import FakeClock
 from cloudlease_dynamodb import IAM_ACTIONS, INIT_IAM_ACTIONS, from_url
-from tests.emulators import ROOT
+from tests.helpers import run_cli
 from tests.terraform.tf import Terraform
 
 pytestmark = pytest.mark.emulator
@@ -167,15 +167,7 @@ def test_the_store_writes_the_renamed_ttl_attribute(applied: Applied) -> None:
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
     env = dict(os.environ, **CREDENTIALS, AWS_DEFAULT_REGION=REGION)
-    return subprocess.run(
-        [sys.executable, "-m", "cloudlease", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    return run_cli(*args, env=env, timeout=120)
 
 
 def test_cli_run_and_status_on_the_created_table(applied: Applied) -> None:

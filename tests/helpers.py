@@ -1,0 +1,60 @@
+"""Helpers shared by the tests: run the ``cloudlease`` command, wait for a condition.
+
+Fixtures live in ``conftest.py``; what a test calls directly lives here.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+
+#: ``cloudlease`` as the tests start it: this interpreter, so the checkout is what runs.
+PYTHON_CLOUDLEASE = (sys.executable, "-m", "cloudlease")
+
+
+def run_cli(
+    *args: str,
+    timeout: float = 60,
+    program: Sequence[str] = PYTHON_CLOUDLEASE,
+    **options: Any,
+) -> subprocess.CompletedProcess[str]:
+    """Run ``cloudlease ARGS`` from the repository root to its end, output captured as text.
+
+    ``options`` go to ``subprocess.run`` (``env``, ``input`` ...); ``program`` replaces
+    ``python -m cloudlease`` (e.g. the installed console script).
+    """
+    result: subprocess.CompletedProcess[str] = subprocess.run(
+        [*program, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        cwd=ROOT,
+        check=False,
+        **options,
+    )
+    return result
+
+
+def start_cli(*args: str, **options: Any) -> subprocess.Popen[str]:
+    """Start ``cloudlease ARGS`` from the repository root; ``options`` go to ``Popen``."""
+    return subprocess.Popen([*PYTHON_CLOUDLEASE, *args], cwd=ROOT, text=True, **options)
+
+
+def eventually(
+    test: Callable[[], bool],
+    timeout: float = 5.0,
+    *,
+    what: str = "condition",
+    poll: float = 0.002,
+) -> None:
+    """Wait (real time) until ``test()`` is true; fail the test after ``timeout`` seconds."""
+    give_up = time.monotonic() + timeout
+    while not test():
+        assert time.monotonic() < give_up, f"{what} not reached in {timeout:g}s"
+        time.sleep(poll)
