@@ -5,11 +5,14 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
-from tests.azure_blob.azurite import Azurite
 from tests.emulators import ROOT, ManagedProcess, free_port, port_open, unavailable
+
+if TYPE_CHECKING:  # the Azure SDK loads when Azurite is started, not at collection
+    from tests.azure_blob.azurite import Azurite
 
 AZURITE_BIN = ROOT / ".cache" / "azurite" / "node_modules" / ".bin" / "azurite-blob"
 
@@ -42,6 +45,8 @@ def azurite(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Azurite]:
     except RuntimeError as exc:
         process.stop()
         unavailable("Azurite", str(exc))
+    from tests.azure_blob.azurite import Azurite
+
     try:
         yield Azurite(port)
     finally:

@@ -7,13 +7,16 @@ import os
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import boto3
 import pytest
 
-from cloudlease_dynamodb import DynamoDBStore
 from tests.emulators import ROOT, ManagedProcess, free_port, port_open, unavailable
+
+if TYPE_CHECKING:  # boto3 and the provider load when a fixture needs them, not at collection
+    import boto3
+
+    from cloudlease_dynamodb import DynamoDBStore
 
 REGION = "us-east-1"
 #: Test credentials and no config files: nothing can reach real AWS or an instance role.
@@ -83,12 +86,16 @@ def session() -> boto3.Session:
     """One boto3 session for the tests' stores (a session loads service models once)."""
     global _session
     if _session is None:
+        import boto3
+
         _session = boto3.Session()
     return _session
 
 
 def create_table(endpoint: str | None, name: str | None = None) -> str:
     """A fresh table created through the store's own init (default attribute names)."""
+    from cloudlease_dynamodb import DynamoDBStore
+
     table = name or new_table_name()
     store = DynamoDBStore(table, region=REGION, endpoint_url=endpoint, session=session())
     store.init()
@@ -107,7 +114,7 @@ def client(endpoint: str | None, **config: Any) -> Any:
     )
 
 
-StoreMaker = Callable[..., DynamoDBStore]
+StoreMaker = Callable[..., "DynamoDBStore"]
 
 
 @pytest.fixture
@@ -116,6 +123,8 @@ def make_http_store(moto_endpoint: str) -> StoreMaker:
     table = create_table(moto_endpoint)
 
     def make(**options: Any) -> DynamoDBStore:
+        from cloudlease_dynamodb import DynamoDBStore
+
         options.setdefault("region", REGION)
         options.setdefault("endpoint_url", moto_endpoint)
         options.setdefault("session", session())

@@ -8,14 +8,15 @@ import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
-import requests
 
-from cloudlease_firestore import FirestoreStore
 from tests.emulators import ManagedProcess, free_port, port_open, unavailable
-from tests.firestore.interceptors import Interceptor, intercepted_client
+
+if TYPE_CHECKING:  # the SDK and the provider load when a fixture needs them, not at collection
+    from cloudlease_firestore import FirestoreStore
+    from tests.firestore.interceptors import Interceptor
 
 EMULATOR_SCRIPT = Path(
     "/usr/lib/google-cloud-sdk/platform/cloud-firestore-emulator/cloud_firestore_emulator"
@@ -31,6 +32,8 @@ class Emulator:
 
     def reset(self) -> None:
         """Delete every document of the project's default database."""
+        import requests
+
         requests.delete(
             f"http://{self.host}/emulator/v1/projects/{self.project}/databases/(default)/documents",
             timeout=10,
@@ -89,12 +92,17 @@ def collection() -> str:
 
 @pytest.fixture
 def interceptor() -> Interceptor:
+    from tests.firestore.interceptors import Interceptor
+
     return Interceptor()
 
 
 @pytest.fixture
 def make_store(emulator: Emulator, collection: str, interceptor: Interceptor) -> Iterator[Any]:
     """``make(**options)``: a FirestoreStore on this test's collection, through ``interceptor``."""
+    from cloudlease_firestore import FirestoreStore
+    from tests.firestore.interceptors import intercepted_client
+
     stores: list[FirestoreStore] = []
 
     def make(**options: Any) -> FirestoreStore:

@@ -6,16 +6,18 @@ import itertools
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from cloudlease_gcs import EMULATOR_ENV, GCSStore
 from tests.emulators import ManagedProcess, free_port, port_open, unavailable
+
+if TYPE_CHECKING:  # the SDK and the provider load when a fixture needs them, not at collection
+    from cloudlease_gcs import GCSStore
 
 PROJECT = "cloudlease-test"
 _buckets = itertools.count()
-StoreMaker = Callable[..., GCSStore]
+StoreMaker = Callable[..., "GCSStore"]
 
 
 def fake_gcs_binary() -> Path:
@@ -60,6 +62,8 @@ def fake_gcs(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     except RuntimeError as exc:
         unavailable("fake-gcs-server", str(exc))
     endpoint = f"http://127.0.0.1:{port}"
+    from cloudlease_gcs import EMULATOR_ENV
+
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv(EMULATOR_ENV, endpoint)
         yield endpoint
@@ -80,6 +84,8 @@ def client() -> Any:
 
 def create_bucket(name: str | None = None) -> str:
     """A fresh bucket, created through the store's own init."""
+    from cloudlease_gcs import GCSStore
+
     bucket = name or new_bucket_name()
     store = GCSStore(bucket, project=PROJECT)
     store.init(create_bucket=True)
@@ -89,6 +95,8 @@ def create_bucket(name: str | None = None) -> str:
 
 def maker(bucket: str, prefix: str = "leases/", shared: Any = None) -> StoreMaker:
     def make(**options: Any) -> GCSStore:
+        from cloudlease_gcs import GCSStore
+
         options.setdefault("project", PROJECT)
         if shared is not None:
             options.setdefault("client", shared)

@@ -5,11 +5,10 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
-from cloudlease_s3 import S3Store
 from tests.dynamodb.conftest import (  # noqa: F401
     REGION,
     aws_test_env,
@@ -18,8 +17,11 @@ from tests.dynamodb.conftest import (  # noqa: F401
     session,
 )
 
+if TYPE_CHECKING:  # the provider loads when a fixture needs it, not at collection
+    from cloudlease_s3 import S3Store
+
 _buckets = itertools.count()
-StoreMaker = Callable[..., S3Store]
+StoreMaker = Callable[..., "S3Store"]
 
 
 def new_bucket_name(prefix: str = "leases") -> str:
@@ -40,6 +42,8 @@ def client(endpoint: str | None) -> Any:
 
 def create_bucket(endpoint: str | None, name: str | None = None) -> str:
     """A fresh bucket, created through the store's own init."""
+    from cloudlease_s3 import S3Store
+
     bucket = name or new_bucket_name()
     store = S3Store(bucket, region=REGION, endpoint_url=endpoint, session=session())
     store.init(create_bucket=True)
@@ -49,6 +53,8 @@ def create_bucket(endpoint: str | None, name: str | None = None) -> str:
 
 def maker(endpoint: str | None, bucket: str, prefix: str = "leases/") -> StoreMaker:
     def make(**options: Any) -> S3Store:
+        from cloudlease_s3 import S3Store
+
         options.setdefault("region", REGION)
         options.setdefault("endpoint_url", endpoint)
         options.setdefault("session", session())
