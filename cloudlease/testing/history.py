@@ -181,11 +181,16 @@ def check_sink(events: Iterable[Event]) -> list[Violation]:
 
 
 def _about(text: str, *writes: SinkWrite) -> Violation:
+    return _between(text, *((w.holder, w.token, w.at) for w in writes))
+
+
+def _between(text: str, *parties: tuple[str, int | None, float]) -> Violation:
+    """A violation about holders that conflict: (actor, token, the instant it concerns) each."""
     return Violation(
         text,
-        actors=[w.holder for w in writes],
-        tokens=[w.token for w in writes],
-        until=max(w.at for w in writes),
+        actors=[actor for actor, _, _ in parties],
+        tokens=[token for _, token, _ in parties],
+        until=max(instant for _, _, instant in parties),
     )
 
 
@@ -245,13 +250,15 @@ def check_single_holder(events: Iterable[Event]) -> list[Violation]:
             and latest.holder != tenure.holder
             and tenure.start < latest.end - EPSILON
         ):
+            text = (
+                f"{tenure.holder} (token {tenure.token}) valid from {tenure.start:.3f} while "
+                f"{latest.holder} (token {latest.token}) was valid until {latest.end:.3f}"
+            )
             problems.append(
-                Violation(
-                    f"{tenure.holder} (token {tenure.token}) valid from {tenure.start:.3f} while "
-                    f"{latest.holder} (token {latest.token}) was valid until {latest.end:.3f}",
-                    actors=(tenure.holder, latest.holder),
-                    tokens=(tenure.token, latest.token),
-                    until=max(tenure.start, latest.end),
+                _between(
+                    text,
+                    (tenure.holder, tenure.token, tenure.start),
+                    (latest.holder, latest.token, latest.end),
                 )
             )
         if latest is None or tenure.end > latest.end:
@@ -271,15 +278,11 @@ def check_tokens(events: Iterable[Event]) -> list[Violation]:
         if event.kind != "applied" or event.token is None:
             continue
         if previous is not None and previous.token is not None and event.token <= previous.token:
-            problems.append(
-                Violation(
-                    f"the store granted token {event.token} to {event.actor} at {event.t:.3f} "
-                    f"after token {previous.token} to {previous.actor} at {previous.t:.3f}",
-                    actors=(event.actor, previous.actor),
-                    tokens=(event.token, previous.token),
-                    until=max(event.t, previous.t),
-                )
+            text = (
+                f"the store granted token {event.token} to {event.actor} at {event.t:.3f} "
+                f"after token {previous.token} to {previous.actor} at {previous.t:.3f}"
             )
+            problems.append(_between(text, *((e.actor, e.token, e.t) for e in (event, previous))))
         previous = event
     return problems
 
@@ -292,15 +295,12 @@ def check_tenure_order(events: Iterable[Event]) -> list[Violation]:
     ordered = [t for t in tenures(events) if t.end > t.start]
     for earlier, later in itertools.pairwise(ordered):
         if later.holder != earlier.holder and later.token <= earlier.token:
+            text = (
+                f"{later.holder} started a tenure with token {later.token} at {later.start:.3f} "
+                f"after {earlier.holder} had token {earlier.token} from {earlier.start:.3f}"
+            )
             problems.append(
-                Violation(
-                    f"{later.holder} started a tenure with token {later.token} at "
-                    f"{later.start:.3f} after {earlier.holder} had token {earlier.token} from "
-                    f"{earlier.start:.3f}",
-                    actors=(later.holder, earlier.holder),
-                    tokens=(later.token, earlier.token),
-                    until=max(later.start, earlier.start),
-                )
+                _between(text, *((t.holder, t.token, t.start) for t in (later, earlier)))
             )
     return problems
 
