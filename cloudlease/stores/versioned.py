@@ -73,8 +73,7 @@ class Translate(Protocol):
 class VersionedStore(BaseStore, Generic[V]):
     """Lease records as objects under ``prefix`` in ``bucket``; a backend implements the
     requests (``_read_object``, ``_write_object``, ``_list_keys``, ``_delete_object``,
-    ``_ensure_bucket``) and what its errors mean (``_verdict``,
-    ``_translate``).
+    ``_ensure_bucket``) and what its errors mean (``_verdict``, ``_translate``).
 
     ``state_type`` is the backend's ``ObjectVersion`` subclass; ``scheme`` and ``package`` name
     it in messages. Retried requests back off from ``first_backoff`` (doubling up to
