@@ -31,7 +31,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -59,7 +59,7 @@ class LoadResult:
     writes: int
     refused: int
     peak_per_second: int
-    problems: list[str]
+    problems: Sequence[str]
 
     @property
     def total(self) -> int:

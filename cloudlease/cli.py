@@ -9,8 +9,8 @@ import os
 import shutil
 import sys
 import time
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
 
 from cloudlease.errors import (
     CloudLeaseError,
@@ -21,6 +21,7 @@ from cloudlease.errors import (
 )
 from cloudlease.lease import LeaseRecord
 
+T = TypeVar("T")
 EX_TEMPFAIL = 75
 EX_LEASE_LOST = 76  # = cloudlease.supervise.EX_LEASE_LOST (not imported: keep `status` light)
 EX_UNAVAILABLE = 69
@@ -186,6 +187,15 @@ def _open(args: argparse.Namespace) -> Any:
     return open_store(args.store)
 
 
+def _on_store(args: argparse.Namespace, action: Callable[[Any], T]) -> tuple[Any, T]:
+    """Open the store, run ``action(store)``, close it: (store, what the action returned)."""
+    store = _open(args)
+    try:
+        return store, action(store)
+    finally:
+        store.close()
+
+
 def _metadata(text: str | None, lease: str, store: str) -> dict[str, Any] | None:
     if text is None:
         return None
@@ -346,11 +356,7 @@ def _release(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"release clears lease {args.lease!r} whoever holds it; add --force to confirm"
         )
-    store = _open(args)
-    try:
-        before = store.force_release(args.lease)
-    finally:
-        store.close()
+    store, before = _on_store(args, lambda store: store.force_release(args.lease))
     if before is None:
         print(f"lease {args.lease!r} has no record in {store.url}; nothing to release")
     elif before.holder == "":
@@ -363,14 +369,13 @@ def _release(args: argparse.Namespace) -> int:
 def _purge(args: argparse.Namespace) -> int:
     from cloudlease.purge import PurgeRefused, purge
 
-    store = _open(args)
     try:
-        deleted = purge(store, args.lease, in_flight=args.in_flight)
+        store, deleted = _on_store(
+            args, lambda store: purge(store, args.lease, in_flight=args.in_flight)
+        )
     except PurgeRefused as exc:
         print(f"cloudlease: {exc}", file=sys.stderr)
         return EX_TEMPFAIL
-    finally:
-        store.close()
     if deleted is None:
         print(f"lease {args.lease!r} has no record in {store.url}; nothing to purge")
     else:

@@ -112,7 +112,7 @@ def test_a_violation_carries_its_actors_tokens_and_instant() -> None:
     events = [applied, seen, said, later]
     (problem,) = check_history(events)
     assert problem.startswith("ambiguous outcomes: a attempt 40: the store applied token 7")
-    assert (problem.actors, problem.tokens, problem.until) == ({"a"}, {7}, 3)
+    assert (problem.actors, problem.tokens, problem.until) == (frozenset({"a"}), frozenset({7}), 3)
     shown = excerpt(events, problem)  # up to 3, not to 7 (a token in the sentence)
     assert "attempt=40" in shown and "token=8" not in shown
     assert excerpt(events, "a sentence alone") == "\n".join(e.line() for e in events)

@@ -16,8 +16,8 @@ from tests.terraform.tf import Terraform
 AWS_ONLY = [name for name, provider in {**MODULES, **EXAMPLES}.items() if provider == "aws"]
 
 
-def test_the_aws_only_directories_are_the_dynamodb_module_and_the_lambda_example() -> None:
-    assert sorted(AWS_ONLY) == ["dynamodb", "examples/lambda_scheduled"]
+def test_the_aws_only_directories_are_the_aws_modules_and_the_lambda_example() -> None:
+    assert sorted(AWS_ONLY) == ["dynamodb", "examples/lambda_scheduled", "s3"]
 
 
 @pytest.mark.parametrize("relative", [*AWS_ONLY, "_dynamodb_moto"])
