@@ -11,7 +11,13 @@ How a completed tick is remembered: instead of releasing, the winner re-acquires
 lease (re-entry: one request) for ``remember`` seconds with ``{"done": true, ...}`` in the
 metadata. A duplicate's acquire is then refused, and the refusal carries the record, so it
 learns "done" in the same request. Stores whose leases cannot last that long (server-side
-expiry, a ttl ceiling) are read once before acquiring instead.
+expiry, a ttl ceiling) are read once before acquiring instead. With ``share_result=True`` the
+done record also holds the run's JSON result, and a duplicate returns it.
+
+No overlap across ticks (``overlap="skip"`` / ``"wait"``): a run also holds the job's own
+lease (``JOB``, taken after its tick's), so a tick whose predecessor still runs is skipped, or
+waits up to ``overlap_wait``; ``current_lease()`` is then that job lease, whose token grows
+from run to run.
 """
 
 from __future__ import annotations
@@ -33,17 +39,30 @@ from cloudlease.errors import ConfigError, LeaseHeld, LeaseLost, RunSkipped
 from cloudlease.records import LeaseRecord
 from cloudlease.store import LeaseStore, default_holder_id
 from cloudlease.tenure import RENEWAL_MODES, HeldLease, Tenure, TimingPolicy
-from cloudlease.ticks import Every, done_metadata, every, is_done, sanitize, tick_id
+from cloudlease.ticks import (
+    Every,
+    ResultNotShared,
+    done_metadata,
+    every,
+    is_done,
+    sanitize,
+    shared_result,
+    tick_id,
+    with_result,
+)
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
 
 log = logging.getLogger("cloudlease")
 
-__all__ = ["current_lease", "every", "single_runner"]
+__all__ = ["ResultNotShared", "Skip", "current_lease", "every", "single_runner"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 TickSource = Callable[..., "str | datetime | None"]
+
+#: ``overlap=``: "allow" (ticks are independent), "skip" or "wait" (a run holds the job's lease).
+OVERLAP_MODES = ("allow", "skip", "wait")
 
 #: ``CLOUDLEASE_DISABLED=1`` runs guarded functions without a lease (local runs and tests).
 DISABLE_ENV = "CLOUDLEASE_DISABLED"
@@ -84,6 +103,9 @@ class Guard:
     remember: float
     metadata: Mapping[str, Any] | None
     renewal: str = "background"
+    share_result: bool = False
+    overlap: str = "allow"
+    overlap_wait: float = 60.0
     opened: list[LeaseStore] = field(default_factory=list, compare=False, repr=False)
 
     def resolve_store(self) -> LeaseStore:
@@ -101,6 +123,25 @@ class Guard:
 _OPENING = threading.Lock()
 
 
+@dataclass(frozen=True)
+class Skip:
+    """Why a guarded call did not run, for whoever answers for it.
+
+    ``reason``: ``"done"`` (its tick completed), ``"held"`` (the lease, or its tick, is held:
+    still running elsewhere) or ``"overlap"`` (the job's previous run still runs);
+    ``record``: the record that said so; ``shared``/``result``: the winner's result, when
+    ``share_result`` is on and the tick is done.
+    """
+
+    reason: str
+    lease: str
+    store: str
+    tick: str | None = None
+    record: LeaseRecord | None = None
+    shared: bool = False
+    result: Any = None
+
+
 @dataclass
 class Call:
     """One guarded invocation: its lease name, holder, and the limits of its environment."""
@@ -111,6 +152,9 @@ class Call:
     max_duration: float | None = None
     tick: str | None = None
     metadata: Mapping[str, Any] | None = None
+    #: What a skipped call returns, from why it was skipped (adapters that answer for it, as
+    #: ``cloud_run.scheduled`` answers a duplicate request); None: the guard's rule.
+    answer: Callable[[Skip], Any] | None = None
 
 
 class Runner:
@@ -143,7 +187,36 @@ class Runner:
             wait=guard.wait,
             renewal=guard.renewal,
         )
+        self.job_tenure = self._job_tenure(policy) if call.tick is not None else None
+        self.skip: Skip | None = None
         self._context: contextvars.Token[HeldLease | None] | None = None
+
+    def _job_tenure(self, tick_policy: TimingPolicy) -> Tenure | None:
+        """With ``overlap`` "skip"/"wait": the job's own lease, held for the whole run so that
+        no two ticks' runs overlap. A loss of either lease ends the other."""
+        if self.guard.overlap == "allow":
+            return None
+        policy = TimingPolicy.for_store(
+            self.store, lease=self.call.job, ttl=self.guard.ttl, max_duration=self.call.max_duration
+        )
+        tick = self.tenure
+        job = Tenure(
+            self.store,
+            self.call.job,
+            policy=policy,
+            holder=tick.holder,
+            metadata=self.metadata,
+            wait=self.guard.overlap_wait if self.guard.overlap == "wait" else None,
+            renewal=self.guard.renewal,
+            on_lost=lambda _: tick.step_down("the job's lease (overlap) was lost; stepped down"),
+        )
+        tick.on_lost = lambda _: job.step_down("the tick's lease was lost; stepped down")
+        return job
+
+    @property
+    def held(self) -> HeldLease:
+        """The lease the function sees: the job's under ``overlap``, else the call's."""
+        return self.job_tenure or self.tenure
 
     def acquire(self) -> bool:
         """True when this call holds the lease; False when it is skipped (or RunSkipped)."""
@@ -155,18 +228,55 @@ class Runner:
                 return False
         try:
             self.tenure.acquire(give_up_if=lambda record: is_done(record, now_ms()))
-            return True
         except LeaseHeld as exc:
             reason = "done" if exc.record and is_done(exc.record, now_ms()) else "held"
             self._skip(reason, exc.record)
             return False
+        return self._acquire_job_lease()
+
+    def _acquire_job_lease(self) -> bool:
+        """Under ``overlap``: take the job's lease too (waiting up to ``overlap_wait`` with
+        "wait"), renewing the tick's meanwhile. Refused: the tick is let go (not done), and
+        the call skipped with reason "overlap"."""
+        job = self.job_tenure
+        if job is None:
+            return True
+        self._start_renewing(self.tenure)  # the tick stays ours while we wait for the job
+        try:
+            job.acquire()
+            if not self.tenure.is_valid():
+                job.release()
+                raise LeaseLost(
+                    "the tick's lease was lost while waiting for the job's previous run "
+                    f"({self.tenure.reason}); nothing ran",
+                    lease=self.call.name,
+                    store=self.store.url,
+                )
+        except LeaseHeld as exc:
+            self._let_tick_go()
+            self._skip("overlap", exc.record)
+            return False
+        except BaseException:
+            self._let_tick_go()
+            raise
+        return True
+
+    def _let_tick_go(self) -> None:
+        self.tenure.stop_renewing()
+        self.tenure.release()
+
+    def _start_renewing(self, tenure: Tenure) -> None:
+        if self.guard.renewal == "background":
+            tenure.start_renewing()
 
     def enter(self, kwargs: dict[str, Any]) -> dict[str, Any]:
         """Start renewing and make the lease current; the call's keyword arguments."""
-        if self.guard.renewal == "background":
-            self.tenure.start_renewing()
-        self._context = _current.set(self.tenure)
-        return {**kwargs, "lease": self.tenure} if self.guard.pass_lease else kwargs
+        if self.job_tenure is not None:
+            self._start_renewing(self.job_tenure)  # the tick's renews since its acquisition
+        else:
+            self._start_renewing(self.tenure)
+        self._context = _current.set(self.held)
+        return {**kwargs, "lease": self.held} if self.guard.pass_lease else kwargs
 
     def leave(self) -> None:
         """The call returned or raised: the lease is no longer current (in this context)."""
@@ -174,9 +284,22 @@ class Runner:
             _current.reset(self._context)
             self._context = None
 
-    def settle(self, succeeded: bool) -> None:
-        """Stop renewing; mark the tick done (after a success) or release; raise LeaseLost if
-        the lease was lost while a successful call ran."""
+    def settle(self, succeeded: bool, result: Any = None) -> None:
+        """Stop renewing; mark the tick done (after a success, with its ``result`` when
+        shared) or release; raise LeaseLost if the lease was lost while a successful call ran,
+        ResultNotShared (after marking the tick done) if the result could not be stored. The
+        job's lease (``overlap``) is let go last."""
+        job = self.job_tenure
+        if job is None:
+            self._settle_tick(succeeded, result)
+            return
+        job.stop_renewing()
+        try:
+            self._settle_tick(succeeded, result)
+        finally:
+            job.release()
+
+    def _settle_tick(self, succeeded: bool, result: Any) -> None:
         tenure = self.tenure
         tenure.stop_renewing()
         if not succeeded:
@@ -198,7 +321,12 @@ class Runner:
             now_ms=self.store.clock.wall_ms(),
             remember=self.guard.remember,
         )
+        problem = None
+        if self.guard.share_result:
+            done, problem = with_result(done, result, lease=self.call.name, store=self.store.url)
         tenure.mark_done(done, self.guard.remember)
+        if problem is not None:
+            raise problem
 
     def _reads_before_acquire(self) -> bool:
         caps = self.store.capabilities
@@ -208,12 +336,31 @@ class Runner:
 
     def _skip(self, reason: str, record: LeaseRecord | None) -> None:
         holder = record.holder if record else "?"
-        text = f"tick already done (by {holder})" if reason == "done" else f"held by {holder!r}"
+        text = {
+            "done": f"tick already done (by {holder})",
+            "overlap": f"the job's previous run still runs (held by {holder!r})",
+        }.get(reason, f"held by {holder!r}")
         if self.guard.raise_on_skip:
             raise RunSkipped(
                 f"skipped: {text}", lease=self.call.name, store=self.store.url, reason=reason
             )
         log.info("cloudlease: %s skipped: %s", self.call.name, text)
+        shared, result = (False, None)
+        if self.guard.share_result and reason == "done" and record is not None:
+            shared, result = shared_result(record)
+        self.skip = Skip(
+            reason, self.call.name, self.store.url, self.call.tick, record, shared, result
+        )
+
+    def skipped(self) -> Any:
+        """What a skipped call returns: the call's ``answer``, else the winner's shared
+        result, else the guard's ``skipped`` value."""
+        skip = self.skip
+        if skip is not None and self.call.answer is not None:
+            return self.call.answer(skip)
+        if skip is not None and skip.shared:
+            return skip.result
+        return self.guard.skipped
 
 
 def _tick_of(guard: Guard, store: LeaseStore, args: Any, kwargs: Any, job: str) -> str | None:
@@ -236,7 +383,7 @@ def run_guarded(guard: Guard, func: Callable[..., Any], args: Any, kwargs: Any, 
     """Run ``func(*args, **kwargs)`` under the lease ``call`` describes (sync path)."""
     runner = Runner(guard, guard.resolve_store(), call)
     if not runner.acquire():
-        return guard.skipped
+        return runner.skipped()
     try:
         result = func(*args, **runner.enter(kwargs))
     except BaseException:
@@ -244,7 +391,7 @@ def run_guarded(guard: Guard, func: Callable[..., Any], args: Any, kwargs: Any, 
         runner.settle(succeeded=False)
         raise
     runner.leave()
-    runner.settle(succeeded=True)
+    runner.settle(succeeded=True, result=result)
     return result
 
 
@@ -257,7 +404,7 @@ async def run_guarded_async(
     store = await asyncio.to_thread(guard.resolve_store)
     runner = Runner(guard, store, call)
     if not await asyncio.to_thread(runner.acquire):
-        return guard.skipped
+        return runner.skipped()
     try:
         result = await func(*args, **runner.enter(kwargs))
     except BaseException:
@@ -265,7 +412,7 @@ async def run_guarded_async(
         await asyncio.to_thread(runner.settle, False)
         raise
     runner.leave()
-    await asyncio.to_thread(runner.settle, True)
+    await asyncio.to_thread(runner.settle, True, result)
     return result
 
 
@@ -281,6 +428,9 @@ class GuardOptions(TypedDict, total=False):
     remember: Duration
     metadata: Mapping[str, Any] | None
     renewal: str
+    share_result: bool
+    overlap: str
+    overlap_wait: Duration
 
 
 class RunnerOptions(GuardOptions, total=False):
@@ -302,6 +452,9 @@ def make_guard(
     remember: Duration = timedelta(days=1),
     metadata: Mapping[str, Any] | None = None,
     renewal: str = "background",
+    share_result: bool = False,
+    overlap: str = "allow",
+    overlap_wait: Duration = 60.0,
     holder: str | None = None,
     pass_lease: bool = False,
     tick: TickSource | Every | None = None,
@@ -325,6 +478,7 @@ def make_guard(
         raise ConfigError(
             f"renewal must be one of {', '.join(RENEWAL_MODES)}, got {renewal!r}", lease=name
         )
+    overlap_wait_s = _check_overlap(overlap, overlap_wait, renewal, name)
     return Guard(
         store=store,
         name=name,
@@ -338,7 +492,27 @@ def make_guard(
         remember=remember_s,
         metadata=metadata,
         renewal=renewal,
+        share_result=bool(share_result),
+        overlap=overlap,
+        overlap_wait=overlap_wait_s,
     )
+
+
+def _check_overlap(overlap: object, wait: Duration, renewal: str, name: str | None) -> float:
+    """``overlap_wait`` in seconds, once ``overlap`` is known to go with ``renewal``."""
+    if overlap not in OVERLAP_MODES:
+        raise ConfigError(
+            f"overlap must be one of {', '.join(OVERLAP_MODES)}, got {overlap!r}: 'skip' skips "
+            "a tick whose previous run still runs, 'wait' waits up to overlap_wait for it",
+            lease=name,
+        )
+    if overlap != "allow" and renewal == "manual":
+        raise ConfigError(
+            f"overlap={overlap!r} needs renewal='background': the job's lease and the tick's "
+            "are renewed together while the function runs",
+            lease=name,
+        )
+    return to_seconds(wait, what="overlap_wait", lease=name, allow_zero=True)
 
 
 @overload
@@ -366,7 +540,12 @@ def single_runner(
     - ``renewal``: ``"background"`` (a thread renews every ttl/3) or ``"manual"`` (no thread:
       call ``current_lease().extend(seconds)`` / ``.renew()`` from the function);
     - ``tick``: once-per-tick mode: a callable given the call's arguments, or
-      ``every(period)``; ``remember``: how long a completed tick is remembered (1 day).
+      ``every(period)``; ``remember``: how long a completed tick is remembered (1 day);
+    - ``share_result``: store the winner's JSON result with its done tick (at most
+      ``RESULT_MAX_BYTES``); a duplicate returns it instead of ``skipped`` (ResultNotShared
+      at the winner, after marking the tick done, when it cannot be stored);
+    - ``overlap``: ``"allow"`` (ticks are independent), ``"skip"`` (a tick whose previous run
+      still runs is skipped) or ``"wait"`` (it waits up to ``overlap_wait`` seconds, 60).
 
     If the lease was lost while the function ran, the wrapper raises LeaseLost after it returns.
     """

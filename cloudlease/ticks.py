@@ -12,19 +12,22 @@ tick           the tick (a scheduled time, an execution id, a window of the cloc
 done           ``true`` once the tick's run succeeded
 finished_at    epoch ms at which it succeeded
 done_until     epoch ms until which the tick is remembered as done
+result         the winner's return value, with ``share_result=True`` (compact JSON of at
+               most ``RESULT_MAX_BYTES``), returned to duplicate deliveries
 =============  ===========================================================================
 """
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from cloudlease._validation import Duration, to_seconds
-from cloudlease.errors import ConfigError
+from cloudlease._validation import METADATA_MAX_BYTES, Duration, encode_metadata, to_seconds
+from cloudlease.errors import CloudLeaseError, ConfigError
 from cloudlease.records import LeaseRecord
 
 JOB = "job"
@@ -32,6 +35,11 @@ TICK = "tick"
 DONE = "done"
 FINISHED_AT = "finished_at"
 DONE_UNTIL = "done_until"
+RESULT = "result"
+
+#: A shared result is at most this many bytes of compact JSON: it shares the done record's
+#: metadata (``METADATA_MAX_BYTES``, 1 KiB) with the tick's own keys and the user's metadata.
+RESULT_MAX_BYTES = 512
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:\-]+")
 
@@ -89,6 +97,53 @@ def done_metadata(
         FINISHED_AT: now_ms,
         DONE_UNTIL: now_ms + round(remember * 1000),
     }
+
+
+class ResultNotShared(CloudLeaseError):
+    """The run succeeded and its tick is marked done, but its result (``share_result=True``)
+    could not be stored for duplicates: not JSON-serialisable, or too large. ``result`` is the
+    value the function returned; duplicates see the tick done, without a result."""
+
+    def __init__(self, message: str, *, lease: str, store: str, result: Any) -> None:
+        super().__init__(message, lease=lease, store=store)
+        self.result = result
+
+
+def with_result(
+    done: Mapping[str, Any], result: Any, *, lease: str, store: str
+) -> tuple[dict[str, Any], ResultNotShared | None]:
+    """``done`` with ``result`` under ``RESULT`` when it fits; else ``done`` unchanged and the
+    error to raise once the tick is marked done (the work was done: the tick must stay done)."""
+    try:
+        encoded = json.dumps(result, separators=(",", ":"), ensure_ascii=True, allow_nan=False)
+    except (TypeError, ValueError) as exc:
+        return dict(done), ResultNotShared(
+            f"the tick is done, but its result is not JSON-serialisable ({exc}), so duplicate "
+            "deliveries cannot get it: return str, int, float, bool, None, lists and dicts "
+            "with str keys, or drop share_result",
+            lease=lease,
+            store=store,
+            result=result,
+        )
+    shared = {**done, RESULT: json.loads(encoded)}
+    total = len(encode_metadata(shared))
+    if len(encoded) > RESULT_MAX_BYTES or total > METADATA_MAX_BYTES:
+        return dict(done), ResultNotShared(
+            f"the tick is done, but its result is {len(encoded)} bytes of JSON (the done "
+            f"record would be {total} bytes): a shared result is at most {RESULT_MAX_BYTES} "
+            f"bytes and the record's metadata at most {METADATA_MAX_BYTES}; return a small "
+            "summary (ids, counts) and keep the rest where the work wrote it",
+            lease=lease,
+            store=store,
+            result=result,
+        )
+    return shared, None
+
+
+def shared_result(record: LeaseRecord) -> tuple[bool, Any]:
+    """``(True, result)`` when ``record`` holds a winner's shared result, else ``(False, None)``."""
+    meta = record.metadata
+    return (True, meta[RESULT]) if RESULT in meta else (False, None)
 
 
 def is_done(record: LeaseRecord, now_ms: int) -> bool:
