@@ -145,11 +145,13 @@ def test_flask_duplicate_of_a_running_tick_gets_409_then_a_retry_runs_if_the_win
     post = functools.partial(app.test_client().post, "/tick", headers=scheduler_headers(TICK))
     winner, won = in_thread(post)
     assert started.wait(10)
+    store.requests.clear()
     duplicate, answered = in_thread(post)
     clock.wait_for_sleepers(2)  # the winner's renewal timer; the duplicate waiting (5 s)
     clock.advance(5)
     duplicate.join(10)
     [busy] = answered
+    assert dict(store.requests) == {"acquire": 2}  # refused at once, and after its 5 s
     assert busy.status_code == 409 and busy.headers["Retry-After"] == "55"
     assert busy.json["status"] == "running" and busy.json["retry_after"] == 55
     go_on.set()
