@@ -45,6 +45,7 @@ _LAZY = {
     "single_runner": "cloudlease.runner",
     "current_lease": "cloudlease.runner",
     "every": "cloudlease.ticks",
+    "ResultNotShared": "cloudlease.ticks",
 }
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ if TYPE_CHECKING:
     from cloudlease.runner import current_lease, single_runner
     from cloudlease.store import BaseStore, Capabilities, LeaseStore, default_holder_id
     from cloudlease.tenure import FOREVER, HeldLease, Tenure, TimingPolicy, release_on_sigterm
-    from cloudlease.ticks import every
+    from cloudlease.ticks import ResultNotShared, every
     from cloudlease.urls import installed_schemes, open_store
 
 
@@ -89,6 +90,7 @@ __all__ = [
     "LeaseLost",
     "LeaseRecord",
     "LeaseStore",
+    "ResultNotShared",
     "RunSkipped",
     "StoreMisconfigured",
     "StoreUnavailable",
