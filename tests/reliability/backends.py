@@ -4,6 +4,9 @@ Contenders of one history share a backend (a memory shelf, a SQLite file, a tabl
 collection, a container) and each gets its own store object with its own clock; cloud stores
 share one SDK client per backend, since building a client per contender costs more than a
 history. Each history uses a lease name of its own, so histories never see each other.
+DynamoDB runs moto in process; a cloud backend given ``WireFaults`` opens its contenders' stores
+on a second client that goes through the fault proxy, and the harness's own (``open_admin``) on
+the direct one (``wired.Mixed`` picks the way in per history).
 """
 
 from __future__ import annotations
