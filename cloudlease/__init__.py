@@ -21,7 +21,7 @@ from cloudlease.errors import (
     StoreUnavailable,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.1.0"  # the one version source of this distribution (pyproject reads it)
 
 _LAZY = {
     "Clock": "cloudlease.clock",

@@ -25,6 +25,7 @@ echo "== ruff"
 "$UV" run --no-sync ruff format --check .
 echo "== mypy --strict"
 "$UV" run --no-sync mypy
+UV="$UV" bash scripts/pythons.sh
 echo "== pytest"
 set +e
 "$UV" run --no-sync pytest "$@"

@@ -12,6 +12,8 @@ from cloudlease_azure_blob._errors import ROLE as IAM_ROLE
 from cloudlease_azure_blob.fencing import fenced_update, fenced_upload
 from cloudlease_azure_blob.store import AzureBlobStore, from_url
 
+__version__ = "0.1.0"  # the one version source of this distribution (pyproject reads it)
+
 __all__ = [
     "DEFAULT_PREFIX",
     "IAM_ROLE",

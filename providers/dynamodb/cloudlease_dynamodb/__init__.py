@@ -24,6 +24,8 @@ from cloudlease_dynamodb.schema import (
 from cloudlease_dynamodb.store import DynamoDBStore
 from cloudlease_dynamodb.url import URL_OPTIONS, from_url
 
+__version__ = "0.1.0"  # the one version source of this distribution (pyproject reads it)
+
 __all__ = [
     "DEFAULT_PARTITION_KEY",
     "DEFAULT_PURGE_AFTER",

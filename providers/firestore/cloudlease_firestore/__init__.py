@@ -19,6 +19,8 @@ from cloudlease_firestore.store import (
     FirestoreStore,
 )
 
+__version__ = "0.1.0"  # the one version source of this distribution (pyproject reads it)
+
 __all__ = [
     "DEFAULT_CLEANUP_AFTER",
     "DEFAULT_COLLECTION",

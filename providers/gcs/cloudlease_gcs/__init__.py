@@ -11,6 +11,8 @@ from cloudlease_gcs._errors import IAM_ROLE
 from cloudlease_gcs.store import EMULATOR_ENV, GCSState, GCSStore
 from cloudlease_gcs.url import URL_OPTIONS, from_url
 
+__version__ = "0.1.0"  # the one version source of this distribution (pyproject reads it)
+
 __all__ = [
     "DEFAULT_PREFIX",
     "EMULATOR_ENV",

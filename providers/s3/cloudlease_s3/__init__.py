@@ -11,6 +11,8 @@ from cloudlease_s3._errors import CONFLICT_CODE, IAM_ACTIONS, THROTTLING_CODES
 from cloudlease_s3.store import S3State, S3Store
 from cloudlease_s3.url import URL_OPTIONS, from_url
 
+__version__ = "0.1.0"  # the one version source of this distribution (pyproject reads it)
+
 __all__ = [
     "CONFLICT_CODE",
     "DEFAULT_PREFIX",

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Run the core tests (the library and the CLI on the embedded stores, no emulator) on every
+# checked Python this machine has besides .venv's own, each in its own environment from uv.lock
+# under .cache/pythons/. The classifiers claim exactly CHECKED (tests/test_packaging.py);
+# ruff and mypy target the lowest. A checked version this machine lacks is named, not failed:
+# .venv's interpreter runs the whole suite anyway.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export UV_PYTHON_DOWNLOADS=never
+UV="${UV:-uv}"
+CHECKED="3.10 3.11 3.12 3.13"
+# Slow, time-based files (test_demo, test_multiprocess_sqlite), those needing the dev group and
+# the one test that wants the providers installed run on .venv's Python only.
+CORE_TESTS=$(ls tests/test_*.py | grep -v -E 'test_(adapters_web|packaging|demo|multiprocess_sqlite)\.py')
+NEEDS_PROVIDERS=tests/test_urls.py::test_installed_schemes_include_the_embedded_ones_and_the_providers
+
+find_python() {  # an interpreter of version $1 that runs, or nothing
+  local candidate
+  for candidate in "$(command -v "python$1" || true)" "/usr/bin/python$1" \
+    "${PYENV_ROOT:-$HOME/.pyenv}"/versions/"$1".*/bin/"python$1"; do
+    if [ -x "$candidate" ] && "$candidate" -c 'import sys' >/dev/null 2>&1; then
+      echo "$candidate"
+      return
+    fi
+  done
+}
+
+own=$(.venv/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
+for version in $CHECKED; do
+  [ "$version" = "$own" ] && continue
+  python=$(find_python "$version")
+  if [ -z "$python" ]; then
+    echo "== core tests on Python $version: not on this machine, skipped"
+    continue
+  fi
+  echo "== core tests on Python $version ($python)"
+  env="$PWD/.cache/pythons/$version"
+  UV_PROJECT_ENVIRONMENT="$env" "$UV" sync --locked --quiet --python "$python" \
+    --no-default-groups --group test-core
+  "$env/bin/python" -m pytest -q -p no:cacheprovider $CORE_TESTS --deselect "$NEEDS_PROVIDERS"
+done
