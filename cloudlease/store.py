@@ -2,9 +2,11 @@
 
 A store does conditional writes of one record per lease name and declares its limits in
 ``Capabilities``; all timing (margins, deadlines, renewal, stepping down, retries) lives above
-it, in ``cloudlease.tenure``. ``BaseStore`` checks input before any request, stamps each grant
+it, in ``cloudlease.tenure``. ``StoreCore`` checks input before any request, stamps each grant
 with the monotonic instant its request was sent, and resolves ambiguous outcomes by reading the
-record back, so each backend writes only its primitives.
+record back, so each backend writes only its primitives. It does so once, as flows
+(``cloudlease._flows``): ``BaseStore`` drives them from sync code, ``AsyncBaseStore``
+(``cloudlease.async_store``) from coroutines.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from cloudlease._flows import Call, Flow, Step, run
 from cloudlease._validation import (
     Duration,
     check_holder,
@@ -77,8 +80,8 @@ class Capabilities:
 
 
 @runtime_checkable
-class LeaseStore(Protocol):
-    """What the layers above (hold, LeaderElector, runner, CLI) need from a store."""
+class StoreSettings(Protocol):
+    """What the lifecycle reads of a store, sync or async: its clock, limits and allowances."""
 
     clock: Clock
     capabilities: Capabilities
@@ -88,6 +91,11 @@ class LeaseStore(Protocol):
 
     @property
     def url(self) -> str: ...
+
+
+@runtime_checkable
+class LeaseStore(StoreSettings, Protocol):
+    """What the layers above (hold, LeaderElector, runner, CLI) need from a store."""
 
     def acquire(
         self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
@@ -108,14 +116,22 @@ class LeaseStore(Protocol):
     def close(self) -> None: ...
 
 
+def is_async(store: object) -> bool:
+    """True for the async side of a store (``open_async_store``): its methods are coroutines."""
+    return bool(getattr(store, "is_async", False))
+
+
 def default_holder_id() -> str:
     """A holder id unique to this process instance: ``host:pid:random``."""
     host = os.uname().nodename.split(".")[0][:60] or "host"
     return f"{host}:{os.getpid()}:{os.urandom(6).hex()}"
 
 
-class BaseStore(ABC):
-    """Shared behaviour of every store: validation, leases, ambiguous-outcome resolution.
+class StoreCore(ABC):
+    """What the sync and async sides of every store share: settings, input checks, and the
+    flows (``cloudlease._flows``) that build each request, resolve ambiguous outcomes by
+    reading back, and build the Lease. ``BaseStore`` drives them from sync code,
+    ``cloudlease.async_store.AsyncBaseStore`` from coroutines.
 
     ``skew_allowance`` (seconds) is how far apart contenders' wall clocks may be: a lease is
     taken over only once ``now > expires_at + skew_allowance``. ``safety_margin`` (seconds, or
@@ -124,6 +140,8 @@ class BaseStore(ABC):
     """
 
     capabilities: Capabilities = Capabilities()
+    #: True on the async side (``AsyncBaseStore``): its methods are coroutines.
+    is_async: bool = False
 
     def __init__(
         self,
@@ -153,11 +171,9 @@ class BaseStore(ABC):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.url!r})"
 
-    # -- the contract -----------------------------------------------------------------------
+    # -- the contract, as flows over the primitives -----------------------------------------
 
-    def acquire(
-        self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
-    ) -> Lease:
+    def _acquire_flow(self, name: str, holder: str, ttl: object, metadata: object) -> Flow[Lease]:
         """Take the lease in one atomic conditional write, or raise LeaseHeld with the record.
 
         Succeeds when the record is absent, released, expired beyond the skew allowance, or
@@ -175,25 +191,26 @@ class BaseStore(ABC):
             metadata=checked_metadata,
         )
         try:
-            record, state = self._acquire(request)
+            record, state = yield Call("_acquire", (request,))
         except StoreUnavailable as exc:
             if not exc.ambiguous:
                 raise
-            record, state = self._resolve_acquire(request, exc)
+            current = yield from self._read_back(request.name, exc)
+            record, state = self._resolve_acquire(request, current, exc)
         return self._lease(record, start, request.ttl_ms / 1000, state)
 
-    def renew(self, lease: Lease, ttl: Duration | None = None) -> Lease:
+    def _renew_flow(self, lease: Lease, ttl: object) -> Flow[Lease]:
         """Extend ``lease`` (same token); raise LeaseLost if the record no longer names it."""
         seconds = self._check_ttl(lease.name, lease.ttl if ttl is None else ttl)
         start = self.clock.monotonic()
         now_ms = self.clock.wall_ms()
         ttl_ms = round(seconds * 1000)
         try:
-            record, state = self._renew(lease, now_ms, ttl_ms)
+            record, state = yield Call("_renew", (lease, now_ms, ttl_ms))
         except StoreUnavailable as exc:
             if not exc.ambiguous:
                 raise
-            current = self._read_back(lease.name, exc)
+            current = yield from self._read_back(lease.name, exc)
             if not (current and current.holder == lease.holder and current.token == lease.token):
                 raise self._lost(lease, current) from None
             if current.expires_at != now_ms + ttl_ms:
@@ -206,15 +223,15 @@ class BaseStore(ABC):
             record, state = current, self._state_after_ambiguous(lease.store_state, current)
         return self._lease(record, start, seconds, state)
 
-    def release(self, lease: Lease) -> bool:
+    def _release_flow(self, lease: Lease) -> Flow[bool]:
         """Clear the holder, keep the token. Idempotent: False if the lease was not ours."""
         now_ms = self.clock.wall_ms()
         try:
-            return self._release(lease, now_ms)
+            released: bool = yield Call("_release", (lease, now_ms))
         except StoreUnavailable as exc:
             if not exc.ambiguous:
                 raise
-            current = self._read_back(lease.name, exc)
+            current = yield from self._read_back(lease.name, exc)
             if current and current.holder == lease.holder and current.token == lease.token:
                 raise StoreUnavailable(
                     f"release of token {lease.token} did not apply ({exc.detail}); retry it, or "
@@ -223,65 +240,18 @@ class BaseStore(ABC):
                     store=self.url,
                 ) from exc
             return True
+        return released
 
-    def get(self, name: str) -> LeaseRecord | None:
-        """A strongly consistent read of the record, or None if there is none."""
-        return self._get(check_name(name, store=self.url))
+    def _get_step(self, name: str) -> Call:
+        """The read of ``get(name)``, after checking the name."""
+        return Call("_get", (check_name(name, store=self.url),))
 
-    def records(self) -> list[LeaseRecord]:
-        """Every lease record in the store, sorted by name."""
-        return sorted(self._list(), key=lambda record: record.name)
-
-    def force_release(self, name: str) -> LeaseRecord | None:
+    def _force_release_step(self, name: str) -> Call:
         """Clear whoever holds ``name`` (an operator's tool for a stuck lease); keep the token.
 
-        Returns the record as it was before, or None if there was none.
+        The call returns the record as it was before, or None if there was none.
         """
-        return self._force_release(check_name(name, store=self.url), self.clock.wall_ms())
-
-    def delete_record(self, name: str) -> None:
-        """Delete the record outright, as a TTL sweep or an operator would.
-
-        Tokens stay monotonic afterwards when the record was last granted at least twice the skew
-        allowance earlier (docs/tokens.md; ``cloudlease.purge`` checks it).
-        """
-        raise NotImplementedError(f"{type(self).__name__} cannot delete records")
-
-    def init(self) -> None:
-        """Create what the store needs (table, container, file); idempotent."""
-
-    def close(self) -> None:
-        """Release client resources; the store must not be used afterwards."""
-
-    # -- primitives each backend implements ------------------------------------------------
-
-    @abstractmethod
-    def _acquire(self, request: AcquireRequest) -> tuple[LeaseRecord, Any]:
-        """One atomic conditional write. Return (record written, store state).
-
-        Raise LeaseHeld carrying the current record when the condition fails, and
-        StoreUnavailable(ambiguous=True) when the write may have been applied.
-        """
-
-    @abstractmethod
-    def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
-        """Conditional on holder and token; raise LeaseLost when they no longer match."""
-
-    @abstractmethod
-    def _release(self, lease: Lease, now_ms: int) -> bool:
-        """Conditional on holder and token: clear the holder, keep the token."""
-
-    @abstractmethod
-    def _get(self, name: str) -> LeaseRecord | None:
-        """A strongly consistent read."""
-
-    @abstractmethod
-    def _list(self) -> list[LeaseRecord]:
-        """Every lease record."""
-
-    @abstractmethod
-    def _force_release(self, name: str, now_ms: int) -> LeaseRecord | None:
-        """Clear the holder whoever it is; keep the token."""
+        return Call("_force_release", (check_name(name, store=self.url), self.clock.wall_ms()))
 
     def _state_after_ambiguous(self, previous_state: Any, record: LeaseRecord) -> Any:
         """Store state for a grant learned by reading back (default: the previous state)."""
@@ -301,10 +271,9 @@ class BaseStore(ABC):
         return seconds, check_metadata(metadata, lease=name, store=self.url)
 
     def _resolve_acquire(
-        self, request: AcquireRequest, exc: StoreUnavailable
+        self, request: AcquireRequest, current: LeaseRecord | None, exc: StoreUnavailable
     ) -> tuple[LeaseRecord, Any]:
-        """The acquire's response was lost: did our attempt's write land?"""
-        current = self._read_back(request.name, exc)
+        """The acquire's response was lost and ``current`` was read back: did our write land?"""
         if (
             current is not None
             and current.holder == request.holder
@@ -323,9 +292,9 @@ class BaseStore(ABC):
             store=self.url,
         ) from exc
 
-    def _read_back(self, name: str, cause: StoreUnavailable) -> LeaseRecord | None:
+    def _read_back(self, name: str, cause: StoreUnavailable) -> Flow[LeaseRecord | None]:
         try:
-            return self._get(name)
+            current: LeaseRecord | None = yield Call("_get", (name,))
         except StoreUnavailable as exc:
             raise StoreUnavailable(
                 f"the outcome is unknown: the request failed ({cause.detail}) and reading the "
@@ -334,6 +303,7 @@ class BaseStore(ABC):
                 store=self.url,
                 ambiguous=True,
             ) from exc
+        return current
 
     def _lease(self, record: LeaseRecord, start: float, ttl: float, state: Any) -> Lease:
         """The grant, counted from ``start`` (sent) with no margin: a Tenure applies its own."""
@@ -373,3 +343,93 @@ class BaseStore(ABC):
             lease=lease.name,
             store=self.url,
         )
+
+
+class BaseStore(StoreCore):
+    """The sync side of a store: the contract's flows driven on the calling thread, over the
+    primitives each backend implements (one request each)."""
+
+    # -- the contract -----------------------------------------------------------------------
+
+    def acquire(
+        self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
+    ) -> Lease:
+        """Take the lease in one atomic conditional write, or raise LeaseHeld with the record.
+
+        Succeeds when the record is absent, released, expired beyond the skew allowance, or
+        already held by ``holder`` (re-entry). Every success writes a greater token.
+        """
+        return run(self._acquire_flow(name, holder, ttl, metadata), self._perform)
+
+    def renew(self, lease: Lease, ttl: Duration | None = None) -> Lease:
+        """Extend ``lease`` (same token); raise LeaseLost if the record no longer names it."""
+        return run(self._renew_flow(lease, ttl), self._perform)
+
+    def release(self, lease: Lease) -> bool:
+        """Clear the holder, keep the token. Idempotent: False if the lease was not ours."""
+        return run(self._release_flow(lease), self._perform)
+
+    def get(self, name: str) -> LeaseRecord | None:
+        """A strongly consistent read of the record, or None if there is none."""
+        record: LeaseRecord | None = self._perform(self._get_step(name))
+        return record
+
+    def records(self) -> list[LeaseRecord]:
+        """Every lease record in the store, sorted by name."""
+        return sorted(self._list(), key=lambda record: record.name)
+
+    def force_release(self, name: str) -> LeaseRecord | None:
+        """Clear whoever holds ``name`` (an operator's tool for a stuck lease); keep the token.
+
+        Returns the record as it was before, or None if there was none.
+        """
+        record: LeaseRecord | None = self._perform(self._force_release_step(name))
+        return record
+
+    def delete_record(self, name: str) -> None:
+        """Delete the record outright, as a TTL sweep or an operator would.
+
+        Tokens stay monotonic afterwards when the record was last granted at least twice the skew
+        allowance earlier (docs/tokens.md; ``cloudlease.purge`` checks it).
+        """
+        raise NotImplementedError(f"{type(self).__name__} cannot delete records")
+
+    def init(self) -> None:
+        """Create what the store needs (table, container, file); idempotent."""
+
+    def close(self) -> None:
+        """Release client resources; the store must not be used afterwards."""
+
+    def _perform(self, step: Step) -> Any:
+        assert isinstance(step, Call), step  # store flows only call primitives
+        return getattr(self, step.method)(*step.args)
+
+    # -- primitives each backend implements ------------------------------------------------
+
+    @abstractmethod
+    def _acquire(self, request: AcquireRequest) -> tuple[LeaseRecord, Any]:
+        """One atomic conditional write. Return (record written, store state).
+
+        Raise LeaseHeld carrying the current record when the condition fails, and
+        StoreUnavailable(ambiguous=True) when the write may have been applied.
+        """
+
+    @abstractmethod
+    def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
+        """Conditional on holder and token; raise LeaseLost when they no longer match."""
+
+    @abstractmethod
+    def _release(self, lease: Lease, now_ms: int) -> bool:
+        """Conditional on holder and token: clear the holder, keep the token."""
+
+    @abstractmethod
+    def _get(self, name: str) -> LeaseRecord | None:
+        """A strongly consistent read."""
+
+    @abstractmethod
+    def _list(self) -> list[LeaseRecord]:
+        """Every lease record."""
+
+    @abstractmethod
+    def _force_release(self, name: str, now_ms: int) -> LeaseRecord | None:
+        """Clear the holder whoever it is; keep the token."""

@@ -10,8 +10,9 @@ its tick done. ``hold()``, ``@single_runner``, ``LeaderElector``, the adapters a
 release.
 
 A Tenure's decisions (``next_wakeup``, ``renewal_ttl``, ``on_renewed``, ``on_renew_failed``)
-are apart from the waiting, so a thread (``cloudlease.renewal``), a shared scheduler or an
-event loop can drive the same rules.
+are apart from the waiting, and its requests are flows (``cloudlease._flows``) written once in
+``TenureCore``: ``Tenure`` drives them on threads (``cloudlease.renewal``), ``AsyncTenure``
+(``cloudlease.async_tenure``) on an event loop.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from cloudlease._exit import AT_EXIT, release_on_sigterm
+from cloudlease._flows import Call, Flow, Pause, Step, run
 from cloudlease._validation import Duration, check_holder, check_name, to_seconds
 from cloudlease.errors import ClockSkewed, ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
 from cloudlease.lease import Lease
 from cloudlease.records import LeaseRecord
 from cloudlease.renewal import RenewalThread
-from cloudlease.store import LeaseStore, default_holder_id
+from cloudlease.store import LeaseStore, StoreSettings, default_holder_id
 from cloudlease.timing import DEFAULT_CLOCK_BOUND, FOREVER, WARN_EVERY, TimingPolicy
 
 log = logging.getLogger("cloudlease")
@@ -38,25 +40,26 @@ log = logging.getLogger("cloudlease")
 RENEWAL_MODES = ("background", "manual")
 
 
-class Tenure:
-    """One held lease's life; also the handle its holder uses (``HeldLease``).
+class TenureCore:
+    """One held lease's life, without its I/O: the handle, the decisions, and the flows
+    (``cloudlease._flows``) that ``Tenure`` drives on threads and ``AsyncTenure``
+    (``cloudlease.async_tenure``) on an event loop.
 
     ``lost`` is an Event set when the tenure ends (lost, stepped down, released or done);
     ``ensure()`` raises LeaseLost from then on, and ``on_lost(tenure)`` is called once when
-    the lease was lost rather than let go. Use it as a context manager (acquire, renew on a
-    thread, release on exit) or drive it step by step.
+    the lease was lost rather than let go.
     """
 
     def __init__(
         self,
-        store: LeaseStore,
+        store: StoreSettings,
         name: str,
         *,
         policy: TimingPolicy,
         holder: str | None = None,
         metadata: Mapping[str, Any] | None = None,
         wait: Duration | None = None,
-        on_lost: Callable[[Tenure], None] | None = None,
+        on_lost: Callable[[Any], None] | None = None,
         rng: random.Random | None = None,
         release_at_exit: bool = True,
         renewal: str = "background",
@@ -69,7 +72,6 @@ class Tenure:
                 store=store.url,
             )
         self.renewal = renewal
-        self._renewing = threading.Lock()  # one renewal request at a time
         self.store = store
         self.name = check_name(name, store=store.url)
         self.holder = check_holder(
@@ -91,8 +93,11 @@ class Tenure:
         self._not_after = (
             None if policy.max_duration is None else store.clock.monotonic() + policy.max_duration
         )
-        self._renewer: RenewalThread | None = None
         self.release_at_exit = release_at_exit
+        self._init_side()
+
+    def _init_side(self) -> None:
+        """Set up what the side that drives the flows needs (locks, a renewer)."""
 
     # -- the handle -------------------------------------------------------------------------
 
@@ -156,6 +161,285 @@ class Tenure:
                 lease.record,
             )
         )
+
+    # -- acquiring --------------------------------------------------------------------------
+
+    def _acquire_flow(self, give_up_if: Callable[[LeaseRecord], bool] | None) -> Flow[None]:
+        """Acquire, retrying while held elsewhere or unavailable, up to ``wait`` seconds.
+
+        No ``wait`` (or 0) fails fast with LeaseHeld, and so does a refusal whose record
+        ``give_up_if`` accepts (e.g. a tick already done).
+        """
+        clock = self.store.clock
+        give_up = clock.monotonic() + (self.wait or 0.0)
+        while True:
+            try:
+                yield from self._try_acquire_flow()
+                return
+            except (LeaseHeld, StoreUnavailable) as exc:
+                left = give_up - clock.monotonic()
+                record = exc.record if isinstance(exc, LeaseHeld) else None
+                if left <= 0 or (record is not None and give_up_if and give_up_if(record)):
+                    raise
+                yield Pause(min(self.pause_after(exc), left))
+
+    def _try_acquire_flow(self) -> Flow[Lease]:
+        """One acquire attempt. A grant that arrived after its own local deadline (the store
+        answered more slowly than the ttl) is released and refused, never acted on, and so is
+        one whose reply showed this client's clock beyond the clock bound (ClockSkewed)."""
+        self.check_clock()
+        grant = yield Call("acquire", (self.name, self.holder, self._ttl_now(), self.metadata))
+        lease = self.policy.stamp(grant)
+        try:
+            self.check_clock()  # the grant's own reply may be the first to show the offset
+        except ClockSkewed:
+            yield from self._release_quietly(lease)
+            raise
+        if not lease.is_valid():
+            yield from self._release_quietly(lease)
+            raise StoreUnavailable(
+                f"the grant of token {lease.token} arrived {-lease.remaining():.3f}s after its "
+                "local deadline (the store answered more slowly than the ttl); nothing was run "
+                "under it: retry, or use a longer ttl",
+                lease=self.name,
+                store=self.store.url,
+            )
+        self._lease = lease
+        self._next_renewal = self.store.clock.monotonic() + self.policy.renew_every
+        self._on_held()
+        return lease
+
+    def check_clock(self) -> None:
+        """Raise ClockSkewed when the store's replies show this client's clock surely farther
+        than the clock bound A from the store's; warn (once a minute) beyond A/2."""
+        offset = self.store.clock_offset.current()
+        if offset is None:
+            return
+        bound_ms = (self.store.skew_allowance or DEFAULT_CLOCK_BOUND) * 1000
+        if offset.surely_beyond(bound_ms):
+            raise ClockSkewed(
+                f"this host's clock is off the store's by {offset}, beyond the clock bound of "
+                f"{bound_ms / 1000:g}s that expiry and fencing tokens rely on; fix the host's "
+                "time sync (NTP) before acquiring",
+                lease=self.name,
+                store=self.store.url,
+                offset_ms=offset.estimate_ms,
+            )
+        now = self.store.clock.monotonic()
+        warned = self.store.clock_offset.warned_at
+        if offset.surely_beyond(bound_ms / 2) and (warned is None or now - warned > WARN_EVERY):
+            self.store.clock_offset.warned_at = now
+            log.warning(
+                "cloudlease: [lease %r, store %s] this host's clock is off the store's by %s, "
+                "over half the clock bound of %gs: check the host's time sync",
+                self.name,
+                self.store.url,
+                offset,
+                bound_ms / 1000,
+            )
+
+    def _release_quietly(self, grant: Lease) -> Flow[None]:
+        try:
+            yield Call("release", (grant,))
+        except Exception as exc:  # it expires by itself anyway
+            log.warning("cloudlease: release of a refused grant of %r failed: %s", self.name, exc)
+
+    def pause_after(self, refusal: Exception) -> float:
+        """The campaign pause after a refused or failed attempt (``TimingPolicy`` rule)."""
+        record = refusal.record if isinstance(refusal, LeaseHeld) else None
+        return self.policy.campaign_pause(self._rng, record, self.store.clock.wall_ms())
+
+    def _ttl_now(self) -> float:
+        if self._not_after is None:
+            return self.policy.ttl
+        return min(self.policy.ttl, self._not_after - self.store.clock.monotonic())
+
+    # -- renewing: decisions ----------------------------------------------------------------
+
+    def next_wakeup(self) -> float:
+        """The monotonic instant of the next renewal, or of the step-down if sooner."""
+        return min(self._next_renewal, self.lease.deadline)
+
+    def renewal_ttl(self) -> float | None:
+        """The ttl to renew for now, or None when the hard cap leaves too little to renew
+        (the lease then runs out at its deadline, never past ``max_duration``)."""
+        ttl = self._ttl_now()
+        if ttl < self.store.capabilities.min_ttl:
+            self._next_renewal = math.inf
+            return None
+        return ttl
+
+    def on_renewed(self, grant: Lease) -> None:
+        self._lease = self.policy.stamp(grant)
+        self._next_renewal = self.store.clock.monotonic() + self.policy.renew_every
+
+    def on_renew_failed(self, error: Exception) -> bool:
+        """Apply a failed renewal; False when it ended the tenure (the lease is not ours)."""
+        if isinstance(error, LeaseLost):
+            self.step_down(f"lost: {error.detail}")
+            return False
+        if isinstance(error, StoreUnavailable):
+            log.warning("cloudlease: renewal of %r failed, retrying: %s", self.name, error)
+        else:
+            log.error(
+                "cloudlease: renewal of %r raised; treating it as failed", self.name, exc_info=error
+            )
+        self._next_renewal = self.store.clock.monotonic() + self.policy.renew_retry
+        return True
+
+    def past_deadline(self) -> bool:
+        """Step down if the local deadline has passed; True if it has."""
+        now = self.store.clock.monotonic()
+        lease = self.lease
+        if now < lease.deadline:
+            return False
+        capped = (
+            self._not_after is not None
+            and self._not_after - now <= self.policy.margin_for(lease.ttl) + 1e-6
+        )
+        self.step_down(
+            "reached its hard deadline (max_duration); stepped down"
+            if capped
+            else "renewals failed until the local deadline; stepped down"
+        )
+        return True
+
+    # -- renewing and ending: the flows ------------------------------------------------------
+
+    def _step_flow(self) -> Flow[bool]:
+        """Do what is due now: step down past the deadline, or renew. False once over."""
+        if self.lost.is_set() or self.past_deadline():
+            return False
+        if self.store.clock.monotonic() < self._next_renewal:
+            return True
+        ttl = self.renewal_ttl()
+        if ttl is None:
+            return True
+        try:
+            grant = yield Call("renew", (self.lease, ttl))
+        except Exception as exc:
+            return self.on_renew_failed(exc)
+        self.on_renewed(grant)
+        return True
+
+    def _extend_flow(self, seconds: Duration | None) -> Flow[float]:
+        """Renew now, for ``seconds`` (default: the ttl), capped by the hard deadline
+        (``max_duration``: the Lambda or Cloud Run deadline) and the store's limits; return
+        the seconds left before the new local deadline. The way to renew in
+        ``renewal="manual"`` mode; raises LeaseLost if the lease is no longer ours (the
+        tenure then ends) and StoreUnavailable if the store could not answer (it still ends
+        at its old deadline)."""
+        self.ensure()
+        ttl = (
+            self.policy.ttl
+            if seconds is None
+            else to_seconds(seconds, what="extend", lease=self.name)
+        )
+        if self._not_after is not None:
+            ttl = min(ttl, self._not_after - self.store.clock.monotonic())
+        try:
+            grant = yield Call("renew", (self.lease, ttl))
+        except LeaseLost as exc:
+            self.step_down(f"lost: {exc.detail}")
+            raise
+        self.on_renewed(grant)
+        return self.remaining()
+
+    def _release_flow(self, reason: str, strict: bool) -> Flow[bool]:
+        """Let a lease that is still ours go; True if this released it.
+
+        A failure is logged (the lease expires at its ttl). With ``strict`` (a handle brought
+        from another invocation), a lease that was no longer ours raises LeaseLost instead."""
+        if self._lease is None or not self._end(reason):
+            return False
+        try:
+            released: bool = yield Call("release", (self._lease,))
+        except Exception as exc:
+            log.warning(
+                "cloudlease: release of %r failed (%s); it expires by itself at its ttl",
+                self.name,
+                exc,
+            )
+            return False
+        if strict and not released:
+            raise LeaseLost(
+                f"token {self._lease.token} was no longer ours to release: the handle is stale "
+                "(expired, released, or taken over since it was made)",
+                lease=self.name,
+                store=self.store.url,
+            )
+        return released
+
+    def _mark_done_flow(self, metadata: Mapping[str, Any], remember: float) -> Flow[None]:
+        """End the tenure by keeping the lease, re-entered for ``remember`` seconds (at most
+        the store's ttl ceiling) with ``metadata``: a duplicate's acquire is then refused and
+        learns from the record that the work is done. A failure is logged, not raised."""
+        if self._lease is None or not self._end("tick done"):
+            return
+        caps = self.store.capabilities
+        # Contenders see the record free skew_allowance after its expiry: end it that much
+        # sooner, so that the tick is kept exactly ``remember`` seconds (its ``done_until``).
+        keep = max(remember - self.store.skew_allowance, caps.min_ttl)
+        if caps.max_ttl is not None:
+            keep = min(keep, caps.max_ttl)
+        try:
+            yield Call("acquire", (self.name, self.holder, keep, metadata))
+        except Exception as exc:  # the run succeeded: report, do not fail it
+            log.warning("cloudlease: could not mark tick %r done: %s", self.name, exc)
+
+    # -- ending -----------------------------------------------------------------------------
+
+    def step_down(self, reason: str) -> None:
+        """End the tenure because the lease is (or may be) lost: log, set ``lost``, call
+        ``on_lost`` once."""
+        if not self._end(reason):
+            return
+        log.warning("cloudlease: lease %r (token %d) %s", self.name, self.token, reason)
+        if self.on_lost is not None:
+            try:
+                self.on_lost(self)
+            except Exception:
+                log.exception("cloudlease: on_lost callback for %r raised", self.name)
+
+    def abandon(self, reason: str = "abandoned") -> None:
+        """End the tenure without a request: the lease is left to expire at its ttl."""
+        self._end(reason)
+
+    def _end(self, reason: str) -> bool:
+        """Record the end once; True if this call was the one that did."""
+        if self.lost.is_set():
+            return False
+        self._reason = reason
+        self.lost.set()
+        self._on_ended()
+        return True
+
+    def _on_held(self) -> None:
+        """The lease is held now (the sync side registers it for release at exit)."""
+
+    def _on_ended(self) -> None:
+        """The tenure is over."""
+
+
+class Tenure(TenureCore):
+    """One held lease's life, driven from sync code; also the handle its holder uses
+    (``HeldLease``). Use it as a context manager (acquire, renew on a thread, release on
+    exit) or drive it step by step. Its async twin is ``AsyncTenure``, which ``hold()``
+    returns for an async store."""
+
+    store: LeaseStore
+
+    def _init_side(self) -> None:
+        self._renewing = threading.Lock()  # one renewal request at a time
+        self._never = threading.Event()
+        self._renewer: RenewalThread | None = None
+
+    def _on_held(self) -> None:
+        if self.release_at_exit:
+            AT_EXIT.add(self)
+
+    def _on_ended(self) -> None:
+        AT_EXIT.discard(self)
 
     @classmethod
     def from_json(
@@ -250,7 +534,16 @@ class Tenure:
         tenure._next_renewal = store.clock.monotonic() + policy.renew_every
         return tenure
 
-    # -- acquiring --------------------------------------------------------------------------
+    # -- driving the flows on this thread ---------------------------------------------------
+
+    def _perform(self, step: Step) -> Any:
+        if isinstance(step, Pause):
+            self.store.clock.wait(self._never, step.seconds)
+            return None
+        if step.method == "renew":
+            with self._renewing:
+                return self.store.renew(*step.args)
+        return getattr(self.store, step.method)(*step.args)
 
     def acquire(self, give_up_if: Callable[[LeaseRecord], bool] | None = None) -> Tenure:
         """Acquire, retrying while held elsewhere or unavailable, up to ``wait`` seconds.
@@ -258,185 +551,21 @@ class Tenure:
         No ``wait`` (or 0) fails fast with LeaseHeld, and so does a refusal whose record
         ``give_up_if`` accepts (e.g. a tick already done).
         """
-        clock = self.store.clock
-        give_up = clock.monotonic() + (self.wait or 0.0)
-        never = threading.Event()
-        while True:
-            try:
-                self.try_acquire()
-                return self
-            except (LeaseHeld, StoreUnavailable) as exc:
-                left = give_up - clock.monotonic()
-                record = exc.record if isinstance(exc, LeaseHeld) else None
-                if left <= 0 or (record is not None and give_up_if and give_up_if(record)):
-                    raise
-                clock.wait(never, min(self.pause_after(exc), left))
+        run(self._acquire_flow(give_up_if), self._perform)
+        return self
 
     def try_acquire(self) -> Lease:
-        """One acquire attempt. A grant that arrived after its own local deadline (the store
-        answered more slowly than the ttl) is released and refused, never acted on, and so is
-        one whose reply showed this client's clock beyond the clock bound (ClockSkewed)."""
-        self.check_clock()
-        lease = self.policy.stamp(
-            self.store.acquire(self.name, self.holder, self._ttl_now(), self.metadata)
-        )
-        try:
-            self.check_clock()  # the grant's own reply may be the first to show the offset
-        except ClockSkewed:
-            self._release_quietly(lease)
-            raise
-        if not lease.is_valid():
-            self._release_quietly(lease)
-            raise StoreUnavailable(
-                f"the grant of token {lease.token} arrived {-lease.remaining():.3f}s after its "
-                "local deadline (the store answered more slowly than the ttl); nothing was run "
-                "under it: retry, or use a longer ttl",
-                lease=self.name,
-                store=self.store.url,
-            )
-        self._lease = lease
-        self._next_renewal = self.store.clock.monotonic() + self.policy.renew_every
-        if self.release_at_exit:
-            AT_EXIT.add(self)
-        return lease
-
-    def check_clock(self) -> None:
-        """Raise ClockSkewed when the store's replies show this client's clock surely farther
-        than the clock bound A from the store's; warn (once a minute) beyond A/2."""
-        offset = self.store.clock_offset.current()
-        if offset is None:
-            return
-        bound_ms = (self.store.skew_allowance or DEFAULT_CLOCK_BOUND) * 1000
-        if offset.surely_beyond(bound_ms):
-            raise ClockSkewed(
-                f"this host's clock is off the store's by {offset}, beyond the clock bound of "
-                f"{bound_ms / 1000:g}s that expiry and fencing tokens rely on; fix the host's "
-                "time sync (NTP) before acquiring",
-                lease=self.name,
-                store=self.store.url,
-                offset_ms=offset.estimate_ms,
-            )
-        now = self.store.clock.monotonic()
-        warned = self.store.clock_offset.warned_at
-        if offset.surely_beyond(bound_ms / 2) and (warned is None or now - warned > WARN_EVERY):
-            self.store.clock_offset.warned_at = now
-            log.warning(
-                "cloudlease: [lease %r, store %s] this host's clock is off the store's by %s, "
-                "over half the clock bound of %gs: check the host's time sync",
-                self.name,
-                self.store.url,
-                offset,
-                bound_ms / 1000,
-            )
-
-    def _release_quietly(self, grant: Lease) -> None:
-        try:
-            self.store.release(grant)
-        except Exception as exc:  # it expires by itself anyway
-            log.warning("cloudlease: release of a refused grant of %r failed: %s", self.name, exc)
-
-    def pause_after(self, refusal: Exception) -> float:
-        """The campaign pause after a refused or failed attempt (``TimingPolicy`` rule)."""
-        record = refusal.record if isinstance(refusal, LeaseHeld) else None
-        return self.policy.campaign_pause(self._rng, record, self.store.clock.wall_ms())
-
-    def _ttl_now(self) -> float:
-        if self._not_after is None:
-            return self.policy.ttl
-        return min(self.policy.ttl, self._not_after - self.store.clock.monotonic())
-
-    # -- renewing: decisions ----------------------------------------------------------------
-
-    def next_wakeup(self) -> float:
-        """The monotonic instant of the next renewal, or of the step-down if sooner."""
-        return min(self._next_renewal, self.lease.deadline)
-
-    def renewal_ttl(self) -> float | None:
-        """The ttl to renew for now, or None when the hard cap leaves too little to renew
-        (the lease then runs out at its deadline, never past ``max_duration``)."""
-        ttl = self._ttl_now()
-        if ttl < self.store.capabilities.min_ttl:
-            self._next_renewal = math.inf
-            return None
-        return ttl
-
-    def on_renewed(self, grant: Lease) -> None:
-        self._lease = self.policy.stamp(grant)
-        self._next_renewal = self.store.clock.monotonic() + self.policy.renew_every
-
-    def on_renew_failed(self, error: Exception) -> bool:
-        """Apply a failed renewal; False when it ended the tenure (the lease is not ours)."""
-        if isinstance(error, LeaseLost):
-            self.step_down(f"lost: {error.detail}")
-            return False
-        if isinstance(error, StoreUnavailable):
-            log.warning("cloudlease: renewal of %r failed, retrying: %s", self.name, error)
-        else:
-            log.error(
-                "cloudlease: renewal of %r raised; treating it as failed", self.name, exc_info=error
-            )
-        self._next_renewal = self.store.clock.monotonic() + self.policy.renew_retry
-        return True
-
-    def past_deadline(self) -> bool:
-        """Step down if the local deadline has passed; True if it has."""
-        now = self.store.clock.monotonic()
-        lease = self.lease
-        if now < lease.deadline:
-            return False
-        capped = (
-            self._not_after is not None
-            and self._not_after - now <= self.policy.margin_for(lease.ttl) + 1e-6
-        )
-        self.step_down(
-            "reached its hard deadline (max_duration); stepped down"
-            if capped
-            else "renewals failed until the local deadline; stepped down"
-        )
-        return True
-
-    # -- renewing: the sync step ------------------------------------------------------------
+        """One acquire attempt (refused if the grant arrived too late or the clock is off)."""
+        return run(self._try_acquire_flow(), self._perform)
 
     def step(self) -> bool:
         """Do what is due now: step down past the deadline, or renew. False once over."""
-        if self.lost.is_set() or self.past_deadline():
-            return False
-        if self.store.clock.monotonic() < self._next_renewal:
-            return True
-        ttl = self.renewal_ttl()
-        if ttl is None:
-            return True
-        try:
-            with self._renewing:
-                grant = self.store.renew(self.lease, ttl)
-        except Exception as exc:
-            return self.on_renew_failed(exc)
-        self.on_renewed(grant)
-        return True
+        return run(self._step_flow(), self._perform)
 
     def extend(self, seconds: Duration | None = None) -> float:
-        """Renew now, for ``seconds`` (default: the ttl), capped by the hard deadline
-        (``max_duration``: the Lambda or Cloud Run deadline) and the store's limits; return
-        the seconds left before the new local deadline. The way to renew in
-        ``renewal="manual"`` mode; raises LeaseLost if the lease is no longer ours (the
-        tenure then ends) and StoreUnavailable if the store could not answer (it still ends
-        at its old deadline)."""
-        self.ensure()
-        ttl = (
-            self.policy.ttl
-            if seconds is None
-            else to_seconds(seconds, what="extend", lease=self.name)
-        )
-        if self._not_after is not None:
-            ttl = min(ttl, self._not_after - self.store.clock.monotonic())
-        try:
-            with self._renewing:
-                grant = self.store.renew(self.lease, ttl)
-        except LeaseLost as exc:
-            self.step_down(f"lost: {exc.detail}")
-            raise
-        self.on_renewed(grant)
-        return self.remaining()
+        """Renew now for ``seconds`` (default: the ttl), within the hard cap and the store's
+        limits; the seconds left before the new deadline (``TenureCore._extend_flow``)."""
+        return run(self._extend_flow(seconds), self._perform)
 
     def renew(self) -> float:
         """``extend()`` for the ttl: renew now; the seconds left before the new deadline."""
@@ -452,74 +581,15 @@ class Tenure:
             self._renewer.stop()
             self._renewer = None
 
-    # -- ending -----------------------------------------------------------------------------
-
-    def step_down(self, reason: str) -> None:
-        """End the tenure because the lease is (or may be) lost: log, set ``lost``, call
-        ``on_lost`` once."""
-        if not self._end(reason):
-            return
-        log.warning("cloudlease: lease %r (token %d) %s", self.name, self.token, reason)
-        if self.on_lost is not None:
-            try:
-                self.on_lost(self)
-            except Exception:
-                log.exception("cloudlease: on_lost callback for %r raised", self.name)
-
     def release(self, reason: str = "released", *, strict: bool = False) -> bool:
-        """Let a lease that is still ours go; True if this released it.
-
-        A failure is logged (the lease expires at its ttl). With ``strict`` (a handle brought
-        from another invocation), a lease that was no longer ours raises LeaseLost instead."""
-        if self._lease is None or not self._end(reason):
-            return False
-        try:
-            released = self.store.release(self._lease)
-        except Exception as exc:
-            log.warning(
-                "cloudlease: release of %r failed (%s); it expires by itself at its ttl",
-                self.name,
-                exc,
-            )
-            return False
-        if strict and not released:
-            raise LeaseLost(
-                f"token {self._lease.token} was no longer ours to release: the handle is stale "
-                "(expired, released, or taken over since it was made)",
-                lease=self.name,
-                store=self.store.url,
-            )
-        return released
-
-    def abandon(self, reason: str = "abandoned") -> None:
-        """End the tenure without a request: the lease is left to expire at its ttl."""
-        self._end(reason)
+        """Let a lease that is still ours go; True if this released it (a failure is logged;
+        with ``strict``, a lease no longer ours raises LeaseLost)."""
+        return run(self._release_flow(reason, strict), self._perform)
 
     def mark_done(self, metadata: Mapping[str, Any], remember: float) -> None:
-        """End the tenure by keeping the lease, re-entered for ``remember`` seconds (at most
-        the store's ttl ceiling) with ``metadata``: a duplicate's acquire is then refused and
-        learns from the record that the work is done. A failure is logged, not raised."""
-        if self._lease is None or not self._end("tick done"):
-            return
-        caps = self.store.capabilities
-        # Contenders see the record free skew_allowance after its expiry: end it that much
-        # sooner, so that the tick is kept exactly ``remember`` seconds (its ``done_until``).
-        keep = max(remember - self.store.skew_allowance, caps.min_ttl)
-        if caps.max_ttl is not None:
-            keep = min(keep, caps.max_ttl)
-        try:
-            self.store.acquire(self.name, self.holder, keep, metadata)
-        except Exception as exc:  # the run succeeded: report, do not fail it
-            log.warning("cloudlease: could not mark tick %r done: %s", self.name, exc)
-
-    def _end(self, reason: str) -> bool:
-        """Record the end once; True if this call was the one that did."""
-        if self.lost.is_set():
-            return False
-        self._reason = reason
-        self.lost.set()
-        AT_EXIT.discard(self)
-        return True
+        """End the tenure keeping the lease for ``remember`` seconds with ``metadata`` (a
+        done tick); a failure is logged, not raised."""
+        run(self._mark_done_flow(metadata, remember), self._perform)
 
     # -- with -------------------------------------------------------------------------------
 
@@ -534,6 +604,17 @@ class Tenure:
     def __exit__(self, *exc_info: object) -> None:
         self.stop_renewing()
         self.release()
+
+    async def __aenter__(self) -> Tenure:
+        raise ConfigError(
+            "this store is the sync side: use 'with hold(...)', or open the async side of the "
+            "same URL with cloudlease.open_async_store(url) for 'async with hold(...)'",
+            lease=self.name,
+            store=self.store.url,
+        )
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Never reached: ``__aenter__`` refuses."""
 
 
 #: The name users see for the lease a ``hold()`` block, a guarded call or an elector holds.

@@ -3,6 +3,9 @@
 A provider distribution registers ``SCHEME = "package.module:from_url"``; ``from_url(url,
 **options)`` returns a store. The embedded stores also work from a source checkout that is not
 installed (no entry points), so ``python -m cloudlease demo`` runs from a fresh clone.
+
+The async side of a store comes from the same URL, through ``open_async_store(url)`` and the
+``cloudlease.async_stores`` entry points (docs/async.md).
 """
 
 from __future__ import annotations
@@ -10,17 +13,25 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cloudlease.errors import ConfigError
 from cloudlease.store import LeaseStore
 
+if TYPE_CHECKING:
+    from cloudlease.async_store import AsyncLeaseStore
+
 ENTRY_POINT_GROUP = "cloudlease.stores"
+ASYNC_ENTRY_POINT_GROUP = "cloudlease.async_stores"
 ENV_VAR = "CLOUDLEASE_STORE"
 
 _BUILTIN = {
     "memory": "cloudlease.stores.memory:from_url",
     "sqlite": "cloudlease.stores.sqlite:from_url",
+}
+_ASYNC_BUILTIN = {
+    "memory": "cloudlease.stores.aio:memory_from_url",
+    "sqlite": "cloudlease.stores.aio:sqlite_from_url",
 }
 #: Which distribution provides a scheme that is not installed.
 _PROVIDERS = {
@@ -28,16 +39,20 @@ _PROVIDERS = {
     "firestore": "cloudlease[firestore] (cloudlease-firestore)",
     "azblob": "cloudlease[azure] (cloudlease-azure-blob)",
 }
+#: Which distribution provides the async side of a scheme.
+_ASYNC_PROVIDERS = {
+    "dynamodb": "cloudlease-dynamodb[async]",
+    "azblob": "cloudlease-azure-blob[async]",
+}
 
-Opener = Callable[..., LeaseStore]
 
-
-def _installed() -> dict[str, str]:
-    """Scheme -> 'module:attr' for every installed store, built-ins included."""
+def _installed(group: str = ENTRY_POINT_GROUP) -> dict[str, str]:
+    """Scheme -> 'module:attr' for every installed store (sync or async side), built-ins
+    included."""
     from importlib.metadata import entry_points
 
-    found = dict(_BUILTIN)
-    for entry in entry_points(group=ENTRY_POINT_GROUP):
+    found = dict(_BUILTIN if group == ENTRY_POINT_GROUP else _ASYNC_BUILTIN)
+    for entry in entry_points(group=group):
         found[entry.name] = entry.value
     return found
 
@@ -47,9 +62,9 @@ def installed_schemes() -> list[str]:
     return sorted(_installed())
 
 
-def _load(target: str) -> Opener:
+def _load(target: str) -> Callable[..., Any]:
     module, _, attr = target.partition(":")
-    opener: Opener = getattr(import_module(module), attr)
+    opener: Callable[..., Any] = getattr(import_module(module), attr)
     return opener
 
 
@@ -57,7 +72,46 @@ def open_store(url: str | None = None, **options: Any) -> LeaseStore:
     """Open the store named by ``url`` (default: the ``CLOUDLEASE_STORE`` variable).
 
     ``options`` go to the store's constructor (clock, skew_allowance, an injected client...).
+    For async code, open the same URL with ``open_async_store``.
     """
+    store: LeaseStore = _open(url, ENTRY_POINT_GROUP, options)
+    return store
+
+
+def open_async_store(url: str | None = None, **options: Any) -> AsyncLeaseStore:
+    """Open the async side of the store named by ``url``: the same URLs and options as
+    ``open_store``, with coroutine methods, for ``async with hold(...)`` and the other async
+    front doors. Use it as ``async with open_async_store(url) as store:`` (or ``await
+    store.close()``) where the store holds a client session."""
+    store: AsyncLeaseStore = _open(url, ASYNC_ENTRY_POINT_GROUP, options)
+    return store
+
+
+def _open(url: str | None, group: str, options: dict[str, Any]) -> Any:
+    url, scheme = _parse(url)
+    installed = _installed(group)
+    if scheme not in installed:
+        raise ConfigError(
+            f"no {'async ' if group == ASYNC_ENTRY_POINT_GROUP else ''}store is installed for "
+            f"scheme {scheme!r}; installed: {', '.join(sorted(installed))}; "
+            + _hint(scheme, group, installed),
+            store=url,
+        )
+    return _load(installed[scheme])(url, **options)
+
+
+def _hint(scheme: str, group: str, installed: dict[str, str]) -> str:
+    """What to install (or call) for a scheme that ``group`` does not have here."""
+    providers = _PROVIDERS if group == ENTRY_POINT_GROUP else _ASYNC_PROVIDERS
+    if scheme in providers:
+        return f"install {providers[scheme]}"
+    if group == ASYNC_ENTRY_POINT_GROUP and (scheme in _installed() or scheme in _PROVIDERS):
+        return "use its sync side, open_store(url), from a thread"
+    return f"known schemes: {', '.join(sorted(set(installed) | set(providers)))}"
+
+
+def _parse(url: str | None) -> tuple[str, str]:
+    """``url`` (default: ``$CLOUDLEASE_STORE``) and its lower-cased scheme, or ConfigError."""
     if url is None:
         url = os.environ.get(ENV_VAR, "")
         if not url:
@@ -73,17 +127,4 @@ def open_store(url: str | None = None, **options: Any) -> LeaseStore:
             f"cannot parse store URL {url!r}: expected SCHEME://..., e.g. 'sqlite:///leases.db'",
             store=url,
         )
-    scheme = scheme.lower()
-    installed = _installed()
-    if scheme not in installed:
-        hint = (
-            f"install {_PROVIDERS[scheme]}"
-            if scheme in _PROVIDERS
-            else f"known schemes: {', '.join(sorted(set(installed) | set(_PROVIDERS)))}"
-        )
-        raise ConfigError(
-            f"no store is installed for scheme {scheme!r}; installed: "
-            f"{', '.join(sorted(installed))}; {hint}",
-            store=url,
-        )
-    return _load(installed[scheme])(url, **options)
+    return url, scheme.lower()

@@ -68,7 +68,7 @@ def test_a_known_provider_that_is_not_installed_names_the_package(
 ) -> None:
     from cloudlease import urls
 
-    monkeypatch.setattr(urls, "_installed", lambda: dict(urls._BUILTIN))
+    monkeypatch.setattr(urls, "_installed", lambda group="": dict(urls._BUILTIN))
     with pytest.raises(ConfigError, match=r"install cloudlease\[dynamodb\]"):
         open_store("dynamodb://table")
 
