@@ -27,7 +27,8 @@ EX_LEASE_LOST = 76  # = cloudlease.supervise.EX_LEASE_LOST (not imported: keep `
 EX_UNAVAILABLE = 69
 EX_USAGE = 2
 EXIT_CODES = f"""exit codes:
-  0 / N    run: the command's own exit code (128+N when signal N ended it)
+  0        success (check: the lease is held for --min-remaining seconds)
+  N        run: the command's own exit code (128+N when signal N ended it)
   {EX_TEMPFAIL}       run: the lease is held elsewhere (--skip-exit-code changes it);
            purge: refused, nothing deleted (held, or granted too recently: retry later)
   {EX_LEASE_LOST}       run: the lease was lost while the command ran, and the command was stopped;
@@ -38,12 +39,25 @@ EXIT_CODES = f"""exit codes:
   1        any other error"""
 
 
+class _Version(argparse.Action):
+    """``--version``: found only when asked (reading installed metadata costs an import)."""
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        from cloudlease._versions import versions
+
+        print(versions())
+        parser.exit()
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cloudlease",
         description="Elect a single runner on a store you already have.",
         epilog=EXIT_CODES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--version", action=_Version, nargs=0, help="show the versions of cloudlease and its stores"
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
