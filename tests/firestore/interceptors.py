@@ -61,11 +61,12 @@ class Interceptor(
     grpc.UnaryUnaryClientInterceptor,
     grpc.UnaryStreamClientInterceptor,
 ):
-    """Counts requests by method and injects queued faults."""
+    """Counts requests by method, injects queued faults and runs queued actions."""
 
     def __init__(self) -> None:
         self.requests: Counter[str] = Counter()
         self._faults: deque[Fault] = deque()
+        self._before: deque[tuple[str, Callable[[], object]]] = deque()
         self._lock = threading.Lock()
 
     def reset(self) -> None:
@@ -79,6 +80,20 @@ class Interceptor(
         with self._lock:
             self._faults.append(Fault(method, code, details, when))
 
+    def before(self, method: str, action: Callable[[], object]) -> None:
+        """Run ``action`` (say, another client's write) just before the next ``method``
+        request is sent: a race lost on purpose."""
+        with self._lock:
+            self._before.append((method, action))
+
+    def _action(self, method: str) -> Callable[[], object] | None:
+        with self._lock:
+            for queued in self._before:
+                if queued[0] == method:
+                    self._before.remove(queued)
+                    return queued[1]
+        return None
+
     def _take(self, method: str) -> Fault | None:
         with self._lock:
             self.requests[method] += 1
@@ -90,6 +105,9 @@ class Interceptor(
 
     def _intercept(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
         method = details.method.rsplit("/", 1)[-1]
+        action = self._action(method)
+        if action is not None:
+            action()
         fault = self._take(method)
         if fault is None:
             return continuation(details, request)

@@ -34,7 +34,7 @@ def test_permission_denied_names_the_iam_role(
 ) -> None:
     store = make_store()
     interceptor.fail(
-        "BeginTransaction", Code.PERMISSION_DENIED, "Missing or insufficient permissions."
+        "BatchGetDocuments", Code.PERMISSION_DENIED, "Missing or insufficient permissions."
     )
     with pytest.raises(StoreMisconfigured) as caught:
         store.acquire("job", "a", 10)

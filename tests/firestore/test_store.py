@@ -3,6 +3,7 @@ commits, contention, document layout, errors, fenced writes. On Google's emulato
 
 from __future__ import annotations
 
+import functools
 import threading
 from datetime import datetime, timezone
 from typing import Any
@@ -41,11 +42,11 @@ def counts(interceptor: Interceptor) -> dict[str, int]:
 # -- requests per operation ---------------------------------------------------------------
 
 
-def test_acquire_takes_three_requests_and_renew_release_one_each(
+def test_acquire_takes_a_read_and_a_commit_and_renew_release_one_each(
     store: FirestoreStore, interceptor: Interceptor, clock: FakeClock
 ) -> None:
-    lease = store.acquire("job", A, TTL)
-    assert counts(interceptor) == {"BeginTransaction": 1, "BatchGetDocuments": 1, "Commit": 1}
+    lease = store.acquire("job", A, TTL)  # first use: the commit's precondition is exists=False
+    assert counts(interceptor) == {"BatchGetDocuments": 1, "Commit": 1}
     clock.advance(1)
     lease = store.renew(lease)
     assert counts(interceptor) == {"Commit": 1}
@@ -55,20 +56,33 @@ def test_acquire_takes_three_requests_and_renew_release_one_each(
     assert counts(interceptor) == {"Commit": 1}
     store.get("job")
     assert counts(interceptor) == {"BatchGetDocuments": 1}
-    assert store.capabilities.round_trips == {"acquire": 3, "renew": 1, "release": 1, "get": 1}
+    lease = store.acquire("job", A, TTL)  # the document exists: precondition update_time
+    assert counts(interceptor) == {"BatchGetDocuments": 1, "Commit": 1}
+    store.acquire("job", A, TTL)  # re-entry: the same two requests
+    assert counts(interceptor) == {"BatchGetDocuments": 1, "Commit": 1}
+    assert store.capabilities.round_trips == {
+        "acquire": 2,
+        "refused": 1,
+        "renew": 1,
+        "release": 1,
+        "get": 1,
+    }
 
 
-def test_refused_acquire_rolls_back_in_three_requests(
+def test_a_refused_acquire_is_one_read_and_writes_nothing(
     store: FirestoreStore, interceptor: Interceptor
 ) -> None:
     store.acquire("job", A, TTL)
+    before = store.document("job").get().update_time
     interceptor.reset()
-    with pytest.raises(LeaseHeld):
+    with pytest.raises(LeaseHeld) as caught:
         store.acquire("job", B, TTL)
-    assert counts(interceptor) == {"BeginTransaction": 1, "BatchGetDocuments": 1, "Rollback": 1}
+    assert counts(interceptor) == {"BatchGetDocuments": 1}
+    assert caught.value.record is not None and caught.value.record.holder == A
+    assert store.document("job").get().update_time == before
 
 
-def test_renew_after_takeover_reads_once_and_opens_no_transaction(
+def test_renew_after_takeover_reads_once_and_writes_nothing_more(
     store: FirestoreStore, interceptor: Interceptor, clock: FakeClock
 ) -> None:
     lease = store.acquire("job", A, TTL)
@@ -82,7 +96,7 @@ def test_renew_after_takeover_reads_once_and_opens_no_transaction(
     assert counts(interceptor) == {"Commit": 1, "BatchGetDocuments": 1}
 
 
-def test_foreign_write_that_keeps_the_holder_falls_back_to_a_transaction(
+def test_foreign_write_that_keeps_the_holder_is_redone_on_the_read_that_found_it(
     store: FirestoreStore, interceptor: Interceptor, clock: FakeClock
 ) -> None:
     lease = store.acquire("job", A, TTL)
@@ -92,9 +106,8 @@ def test_foreign_write_that_keeps_the_holder_falls_back_to_a_transaction(
     clock.advance(1)
     renewed = store.renew(lease)
     assert counts(interceptor) == {
-        "Commit": 2,  # the precondition write, then the transaction's commit
-        "BatchGetDocuments": 2,  # the takeover check, then the transaction's read
-        "BeginTransaction": 1,
+        "Commit": 2,  # the precondition write, then the same write on the read's update_time
+        "BatchGetDocuments": 1,  # the takeover check
     }
     assert renewed.expires_at == lease.expires_at + 1000
     assert store.get("job") == renewed.record
@@ -150,44 +163,79 @@ def test_lost_renew_response_keeps_the_lease_and_the_next_renew_is_one_request(
     assert counts(interceptor) == {"Commit": 1}
 
 
-def test_aborted_commit_is_retried_with_a_new_transaction(
+def test_an_aborted_commit_is_sent_again_on_the_same_read(
     store: FirestoreStore, interceptor: Interceptor
 ) -> None:
     interceptor.fail("Commit", Code.ABORTED, "Transaction lock timeout.")
     lease = store.acquire("job", A, TTL)
-    assert counts(interceptor) == {
-        "BeginTransaction": 2,
-        "BatchGetDocuments": 2,
-        "Commit": 2,
-        "Rollback": 1,
-    }
+    assert counts(interceptor) == {"BatchGetDocuments": 1, "Commit": 2}
     record = store.get("job")
     assert record is not None and (record.token, record.transitions) == (lease.token, 1)
 
 
-def test_contention_beyond_the_budget_ends_in_lease_held_or_store_unavailable(
-    make_store: Any, interceptor: Interceptor
+@pytest.mark.parametrize("first_use", [True, False], ids=["exists-false", "update-time"])
+def test_a_takeover_between_our_read_and_our_commit_is_seen_on_one_more_read(
+    store: FirestoreStore,
+    make_store: Any,
+    interceptor: Interceptor,
+    clock: FakeClock,
+    first_use: bool,
+) -> None:
+    other = make_store(clock=clock, skew_allowance=0.0)
+    if not first_use:
+        store.acquire("job", A, TTL)
+        clock.advance(TTL + 1)  # expired: free for B and C alike
+    interceptor.before("Commit", lambda: other.acquire("job", "holder-c", TTL))
+    interceptor.reset()
+    with pytest.raises(LeaseHeld, match="holder-c"):
+        store.acquire("job", B, TTL)
+    # B: read, commit (precondition failed, nothing written), read; C: read, commit.
+    assert counts(interceptor) == {"BatchGetDocuments": 3, "Commit": 2}
+    record = store.get("job")
+    assert record is not None and record.holder == "holder-c"
+    assert record.transitions == (1 if first_use else 2)
+
+
+def test_a_foreign_write_between_read_and_commit_is_decided_again(
+    store: FirestoreStore, interceptor: Interceptor, clock: FakeClock
+) -> None:
+    first = store.acquire("job", A, TTL)
+    clock.advance(TTL + 1)
+    interceptor.before("Commit", lambda: store.document("job").update({"note": "operator"}))
+    lease = store.acquire("job", B, TTL)
+    assert lease.token > first.token
+    record = store.get("job")
+    assert record == lease.record and record.transitions == 2
+
+
+def test_overtaken_beyond_the_budget_ends_in_store_unavailable_with_nothing_written(
+    make_store: Any, interceptor: Interceptor, emulator: Any, collection: str
 ) -> None:
     store = make_store(max_attempts=2)
-    for _ in range(2):
-        interceptor.fail("Commit", Code.ABORTED, "Transaction lock timeout.")
-    with pytest.raises(StoreUnavailable, match="aborted 2 time"):
-        store.acquire("job", A, TTL)
-    assert store.get("job") is None
-    store.acquire("job", A, TTL)
-    for _ in range(2):
-        interceptor.fail("Commit", Code.ABORTED, "Transaction lock timeout.")
-    with pytest.raises(LeaseHeld):
+    assert store.release(store.acquire("job", A, TTL))
+    # Another client (not through the interceptor) edits the document before each commit.
+    document = firestore.Client(project=emulator.project).collection(collection).document("job")
+    for n in range(2):  # (a write that changes nothing keeps the update_time)
+        interceptor.before("Commit", functools.partial(document.update, {"note": f"busy {n}"}))
+    with pytest.raises(StoreUnavailable, match="overtaken 2 time") as caught:
         store.acquire("job", B, TTL)
+    assert not caught.value.ambiguous
+    record = store.get("job")
+    assert record is not None and record.holder == ""
+    for _ in range(2):
+        interceptor.fail("Commit", Code.ABORTED, "Transaction lock timeout.")
+    with pytest.raises(StoreUnavailable, match="2 time"):
+        store.acquire("job", B, TTL)
+    assert store.acquire("job", B, TTL).holder == B
 
 
-@pytest.mark.slow
-def test_two_contenders_racing_on_a_free_lease_on_the_emulator_one_wins(
+def test_contenders_racing_on_a_free_lease_on_the_emulator_one_wins_the_rest_are_refused(
     make_store: Any,
 ) -> None:
-    """Real lock contention: the emulator aborts one commit after its ~2 s lock timeout."""
-    stores = [make_store(), make_store()]
-    barrier = threading.Barrier(2)
+    """Real races on the emulator: every contender may read the lease free; one commit lands,
+    the others' preconditions fail and their second read refuses them. No lock, no wait."""
+    stores = [make_store() for _ in range(6)]
+    barrier = threading.Barrier(len(stores))
     outcomes: dict[str, Any] = {}
 
     def contend(store: FirestoreStore, holder: str) -> None:
@@ -198,7 +246,8 @@ def test_two_contenders_racing_on_a_free_lease_on_the_emulator_one_wins(
             outcomes[holder] = exc
 
     threads = [
-        threading.Thread(target=contend, args=(s, h)) for s, h in zip(stores, (A, B), strict=True)
+        threading.Thread(target=contend, args=(store, f"holder-{i}"))
+        for i, store in enumerate(stores)
     ]
     for thread in threads:
         thread.start()
@@ -206,6 +255,8 @@ def test_two_contenders_racing_on_a_free_lease_on_the_emulator_one_wins(
         thread.join(30)
     winners = [h for h, outcome in outcomes.items() if not isinstance(outcome, Exception)]
     assert len(winners) == 1, outcomes
+    refused = [h for h, outcome in outcomes.items() if isinstance(outcome, LeaseHeld)]
+    assert len(refused) == len(stores) - 1, outcomes
     record = stores[0].get("race")
     assert record is not None and record.holder == winners[0] and record.transitions == 1
 

@@ -25,7 +25,7 @@ from tests.reliability.backends import (
     S3Backend,
     SQLiteBackend,
 )
-from tests.reliability.wired import HTTP1, HTTP2, Mixed, WireFaults, lost_rollback
+from tests.reliability.wired import HTTP1, HTTP2, Mixed, WireFaults
 from tests.wire.fixtures import upstream_port
 from tests.wire.proxy import FaultProxy
 
@@ -71,7 +71,7 @@ def backend_factory(
             emulator_ = request.getfixturevalue("emulator")
             collection = f"reliability_{os.getpid()}"
             firestore_proxy = proxy(upstream_port(emulator_.host), http2=True)
-            wire = WireFaults(firestore_proxy, HTTP2, spare=lost_rollback)
+            wire = WireFaults(firestore_proxy, HTTP2)
             backend = Mixed(
                 FirestoreBackend(PROJECT, collection),
                 FirestoreBackend(PROJECT, collection, wire),

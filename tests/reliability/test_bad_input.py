@@ -219,7 +219,7 @@ def firestore_denies(code_name: str, details: str) -> Callable[[Env], BaseStore]
         from tests.firestore.interceptors import Interceptor, intercepted_client
 
         interceptor = Interceptor()
-        for method in ("BeginTransaction", "BatchGetDocuments", "Commit"):
+        for method in ("BatchGetDocuments", "Commit"):
             interceptor.fail(method, getattr(StatusCode, code_name), details)
         return env.reopen(client=intercepted_client(env.where.host, PROJECT, interceptor))
 

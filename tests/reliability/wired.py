@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from cloudlease.store import BaseStore
@@ -40,14 +40,6 @@ HTTP2: Mapping[str, int] = {
 }
 
 
-def lost_rollback(label: str, request: Request) -> bool:
-    """A Firestore Rollback cut before it reaches the server (and its one retry, sent on the
-    connection gRPC has not yet seen die): the transaction keeps its lock on the lease document
-    and every writer waits until the server expires it, real seconds later; a simulated history
-    cannot wait that out. The store's limit, not modelled: see docs/reliability.md."""
-    return label == "reset_request" and request.target.endswith("/Rollback")
-
-
 #: The share of requests of a wired history that meet a fault at the wire.
 RATE = 0.05
 DELAY = 0.05  # real seconds of a short "delay" (below every client's timeout)
@@ -61,10 +53,8 @@ class WireFaults:
         proxy: FaultProxy,
         weights: Mapping[str, int],
         rate: float = RATE,
-        spare: Callable[[str, Request], bool] | None = None,
     ) -> None:
         self.proxy = proxy
-        self.spare = spare  # faults this store is known not to survive (named where defined)
         self.labels = list(weights)
         self.weights = list(weights.values())
         self.rate = rate
@@ -98,9 +88,8 @@ class WireFaults:
                 self._request, self._label = request, None
                 if self._history is not None and self._rng.random() < self.rate:
                     [label] = self._rng.choices(self.labels, self.weights)
-                    if self.spare is None or not self.spare(label, request):
-                        self._label = label
-                        self._history.record("wire", "fault", detail=f"wire:{label}")
+                    self._label = label
+                    self._history.record("wire", "fault", detail=f"wire:{label}")
             return self._label
 
 

@@ -1,5 +1,6 @@
-"""cloudlease store on Google Cloud Firestore: one document per lease, transactions to acquire,
-precondition writes to renew and release, and fenced writes inside your own transactions.
+"""cloudlease store on Google Cloud Firestore: one document per lease, a read and a commit with a
+precondition to acquire, precondition writes to renew and release, and fenced writes inside
+your own transactions.
 
     from cloudlease_firestore import FirestoreStore
     store = FirestoreStore("my-project", "cloudlease_leases")

@@ -23,7 +23,7 @@ from google.cloud.firestore_v1.types import firestore as firestore_pb
 
 
 class Rpc:
-    """Begin, get, commit, rollback and list on one collection, each a single request."""
+    """Get, commit and list on one collection, each a single request."""
 
     def __init__(
         self,
@@ -54,25 +54,11 @@ class Rpc:
             request=request, metadata=self.metadata, retry=None, timeout=self.timeout
         )
 
-    def begin(self, retry_id: bytes | None = None) -> bytes:
-        """BeginTransaction (read-write); ``retry_id`` keeps the lock priority of an aborted try."""
-        options = common.TransactionOptions(
-            read_write=common.TransactionOptions.ReadWrite(retry_transaction=retry_id or b"")
-        )
-        response = self._call(
-            "begin_transaction",
-            firestore_pb.BeginTransactionRequest(database=self.database, options=options),
-        )
-        transaction: bytes = response.transaction
-        return transaction
-
-    def get(self, doc_id: str, transaction: bytes | None = None) -> document.Document | None:
+    def get(self, doc_id: str) -> document.Document | None:
         """BatchGetDocuments of one document (strongly consistent), or None when missing."""
         request = firestore_pb.BatchGetDocumentsRequest(
             database=self.database, documents=[self.path(doc_id)]
         )
-        if transaction is not None:
-            request.transaction = transaction
         sent = self.now_ms()
         for response in self._call("batch_get_documents", request):
             self._stamp(response.read_time, sent)
@@ -81,13 +67,9 @@ class Rpc:
                 return found
         return None
 
-    def commit(
-        self, writes: Sequence[write.Write], transaction: bytes | None = None
-    ) -> firestore_pb.CommitResponse:
-        """Commit ``writes`` (in ``transaction`` if given), once."""
+    def commit(self, writes: Sequence[write.Write]) -> firestore_pb.CommitResponse:
+        """Commit ``writes`` (outside any transaction: their preconditions decide), once."""
         request = firestore_pb.CommitRequest(database=self.database, writes=list(writes))
-        if transaction is not None:
-            request.transaction = transaction
         sent = self.now_ms()
         response: firestore_pb.CommitResponse = self._call("commit", request)
         self._stamp(response.commit_time, sent)
@@ -96,13 +78,6 @@ class Rpc:
     def _stamp(self, server_time: Any, sent_ms: float) -> None:
         if self.stamps is not None and server_time is not None:
             self.stamps(server_time, sent_ms, self.now_ms())
-
-    def rollback(self, transaction: bytes) -> None:
-        """Rollback: releases the transaction's locks now rather than at its timeout."""
-        self._call(
-            "rollback",
-            firestore_pb.RollbackRequest(database=self.database, transaction=transaction),
-        )
 
     def list(self) -> Iterator[document.Document]:
         """RunQuery over the whole collection."""
@@ -117,12 +92,21 @@ class Rpc:
                 yield response.document
 
     def put(
-        self, doc_id: str, fields: dict[str, document.Value], *, update_time: Any = None
+        self,
+        doc_id: str,
+        fields: dict[str, document.Value],
+        *,
+        update_time: Any = None,
+        missing: bool = False,
     ) -> write.Write:
-        """A write replacing document ``doc_id``; with ``update_time`` as its precondition."""
+        """A write replacing document ``doc_id``, on the precondition that it was last written
+        at ``update_time`` (FAILED_PRECONDITION otherwise) or, with ``missing``, that it does
+        not exist (ALREADY_EXISTS otherwise)."""
         replace = write.Write(update=document.Document(name=self.path(doc_id), fields=fields))
         if update_time is not None:
             replace.current_document = common.Precondition(update_time=update_time)
+        elif missing:
+            replace.current_document = common.Precondition(exists=False)
         return replace
 
     def delete(self, doc_id: str) -> write.Write:

@@ -9,8 +9,9 @@
         publish(store.client.transaction(), held)
 
 The lease document joins the transaction's read set, so Firestore serializes the transaction
-with every acquire: a takeover that commits first makes this transaction abort and rerun, and
-the rerun raises LeaseLost here. After a takeover the stale holder's transaction writes nothing.
+with every write of the lease document: a takeover that commits first makes this transaction
+abort and rerun, and the rerun raises LeaseLost here. After a takeover the stale holder's
+transaction writes nothing.
 """
 
 from __future__ import annotations

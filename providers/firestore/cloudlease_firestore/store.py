@@ -2,23 +2,25 @@
 
 Requests per operation (happy path)::
 
-    acquire   BeginTransaction, BatchGetDocuments (in it), Commit   -> 3
-              (refused: ... Rollback instead of Commit)               -> 3
-    renew     Commit of one write, precondition update_time == ours   -> 1
-    release   Commit of one write, precondition update_time == ours   -> 1
-    get       BatchGetDocuments                                        -> 1
+    acquire   BatchGetDocuments, Commit with precondition update_time == read's
+              (exists=False when there was no document)                  -> 2
+              (refused: decided on the read, nothing written)            -> 1
+    renew     Commit of one write, precondition update_time == ours      -> 1
+    release   Commit of one write, precondition update_time == ours      -> 1
+    get       BatchGetDocuments                                          -> 1
 
-The holder keeps the ``update_time`` of its last write in ``Lease.store_state``. When a renew
-or release precondition fails, one read tells a takeover (LeaseLost / nothing to release)
-from a foreign write that left us holding (then a transaction redoes the write).
-ABORTED (lock contention) is retried ``max_attempts`` times with the aborted transaction's
-priority; a commit that times out or comes back UNAVAILABLE may have landed and is resolved by
-reading back (``BaseStore``). Every time written comes from the store's Clock.
+No transaction, so no lock: a commit whose precondition fails (someone wrote in between) writes
+nothing, and the record is read and decided again, ``max_attempts`` rounds in all. The holder
+keeps the ``update_time`` of its last write in ``Lease.store_state``; when a renew or release
+precondition fails, one read tells a takeover (LeaseLost / nothing to release) from a foreign
+write that left us holding (then the write is redone on that read). ABORTED is retried
+``max_attempts`` times; a commit that times out or comes back UNAVAILABLE may have landed and
+is resolved by reading back (``BaseStore``); a commit that lands late cannot overwrite anything
+newer, its precondition sees to that. Every time written comes from the store's Clock.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 import threading
 from collections.abc import Callable
@@ -64,7 +66,7 @@ class FirestoreState:
 
 
 class _NotOurs(Exception):
-    """Raised inside a transaction when the record no longer names the lease."""
+    """Raised by a decision when the record no longer names the lease."""
 
     def __init__(self, current: LeaseRecord | None) -> None:
         super().__init__("not ours")
@@ -83,7 +85,7 @@ class FirestoreStore(BaseStore):
     """Lease records as documents of one Firestore collection (Native mode)."""
 
     capabilities = Capabilities(
-        round_trips={"acquire": 3, "renew": 1, "release": 1, "get": 1},
+        round_trips={"acquire": 2, "refused": 1, "renew": 1, "release": 1, "get": 1},
     )
 
     def __init__(
@@ -217,8 +219,27 @@ class FirestoreStore(BaseStore):
             return None
         return docs.decode(name, docs.plain_values(found.fields), where=self.url)
 
+    def _read(self, name: str) -> tuple[LeaseRecord | None, datetime | None]:
+        """One strongly consistent read: the record and its document's ``update_time``.
+
+        The pair is remembered for ``_state_after_ambiguous`` (a read back after a lost reply).
+        """
+        rpc = self._connect()
+        found = self._request(name, lambda: rpc.get(name))
+        record = self._decode(name, found)
+        if record is None or found is None:
+            return None, None
+        with self._lock:
+            self._seen[name] = (record, found.update_time)
+        update_time: datetime = found.update_time
+        return record, update_time
+
     def _commit_one(self, name: str, write: Any, rpc: Rpc) -> datetime:
-        """Commit one write outside a transaction; retried on ABORTED, ambiguous on a lost reply."""
+        """Commit one write; retried on ABORTED, ambiguous on a lost reply.
+
+        A failed precondition (FAILED_PRECONDITION, or ALREADY_EXISTS for ``exists=False``)
+        passes through: the document is not the one the write was conditioned on.
+        """
         last: Exception | None = None
         for _ in range(self.max_attempts):
             try:
@@ -230,6 +251,8 @@ class FirestoreStore(BaseStore):
                 if is_datastore_mode(exc):
                     raise translate(exc, self.where, name) from exc
                 raise
+            except gexc.AlreadyExists:
+                raise
             except AMBIGUOUS as exc:
                 raise translate(exc, self.where, name, ambiguous=True) from exc
             except Exception as exc:
@@ -238,68 +261,40 @@ class FirestoreStore(BaseStore):
             return update_time
         raise _Contended(self.max_attempts, last)
 
-    def _transact(
-        self, name: str, decide: Callable[[LeaseRecord | None], LeaseRecord | None]
-    ) -> tuple[LeaseRecord | None, datetime | None]:
-        """Read, ``decide``, write in one transaction; retried on ABORTED.
+    def _write_as_read(
+        self,
+        name: str,
+        decide: Callable[[LeaseRecord | None], LeaseRecord],
+        seen: tuple[LeaseRecord | None, datetime | None] | None = None,
+    ) -> tuple[LeaseRecord, datetime]:
+        """Read, ``decide``, then commit only if the document is still the one read.
 
-        ``decide`` returns the record to write, None to delete the document, or raises to
-        refuse (the transaction is rolled back). Returns (record written, its update_time).
+        The commit carries a precondition (``update_time`` of the read, or ``exists=False``
+        when there was no document), so nothing is locked and nothing waits: when another
+        client wrote in between, the precondition fails, nothing is written, and the record is
+        read and decided again (``max_attempts`` rounds). ``decide`` returns the record to
+        write or raises to refuse; ``seen`` is a read already made. Returns (record written,
+        its update_time).
         """
         rpc = self._connect()
-        retry_id: bytes | None = None
         last: Exception | None = None
         for _ in range(self.max_attempts):
-            transaction = self._request(name, functools.partial(rpc.begin, retry_id))
+            current, read_at = seen if seen is not None else self._read(name)
+            seen = None
+            record = decide(current)
+            fields = docs.encode(record, self.cleanup_after_ms)
+            write = rpc.put(name, fields, update_time=read_at, missing=read_at is None)
             try:
-                current = self._decode(name, rpc.get(name, transaction))
-                record = decide(current)
-            except gexc.Aborted as exc:
-                self._rollback_quietly(rpc, transaction)
-                last, retry_id = exc, transaction
-                continue
-            except BaseException as exc:
-                self._rollback_quietly(rpc, transaction)
-                if isinstance(exc, Exception) and not isinstance(exc, (CloudLeaseError, _NotOurs)):
-                    raise translate(exc, self.where, name) from exc
-                raise
-            write = (
-                rpc.delete(name)
-                if record is None
-                else rpc.put(name, docs.encode(record, self.cleanup_after_ms))
-            )
-            try:
-                response = rpc.commit([write], transaction)
-            except gexc.Aborted as exc:
-                # As the Java and Node clients do: roll back (frees any lock still held), then
-                # retry with the aborted transaction's id to keep its place in the lock queue.
-                self._rollback_quietly(rpc, transaction)
-                last, retry_id = exc, transaction
-                continue
-            except AMBIGUOUS as exc:
-                # Settle the outcome before anyone reads back: if the commit did not land,
-                # this drops the transaction and its locks (which would otherwise block
-                # every writer of the document until it expires); if it did, this fails.
-                self._rollback_quietly(rpc, transaction)
-                raise translate(exc, self.where, name, ambiguous=True) from exc
-            except Exception as exc:
-                raise translate(exc, self.where, name) from exc
-            return record, response.write_results[0].update_time
+                return record, self._commit_one(name, write, rpc)
+            except (gexc.FailedPrecondition, gexc.AlreadyExists) as exc:
+                last = exc  # written by someone else since our read: decide again
         raise _Contended(self.max_attempts, last)
-
-    def _rollback_quietly(self, rpc: Rpc, transaction: bytes) -> None:
-        try:
-            # Through _request, so that it is retried after a reset: a rollback lost on a dead
-            # connection left the transaction's locks blocking every writer of the document
-            # (every acquire aborted on "contention") until the transaction expired.
-            self._request(None, lambda: rpc.rollback(transaction))
-        except Exception as exc:  # the transaction expires by itself; nothing was written
-            log.debug("cloudlease: rollback failed on %s: %s", self.url, exc)
 
     def _contended(self, name: str, exc: _Contended, what: str) -> StoreUnavailable:
         return StoreUnavailable(
-            f"the {what} aborted {exc.attempts} time(s) on lock contention in "
-            f"{self.where.described}; nothing was written, retry (or raise max_attempts)",
+            f"the {what} was overtaken {exc.attempts} time(s) by concurrent writes (or aborted "
+            f"on contention) in {self.where.described}; nothing was written, retry (or raise "
+            "max_attempts)",
             lease=name,
             store=self.url,
         )
@@ -312,25 +307,27 @@ class FirestoreStore(BaseStore):
         def decide(current: LeaseRecord | None) -> LeaseRecord:
             if not rules.can_acquire(current, request):
                 assert current is not None
-                raise self._held(request, current)
+                raise self._held(request, current)  # decided on the read: nothing written
             return rules.acquired(current, request)
 
         try:
-            record, update_time = self._transact(request.name, decide)
+            record, update_time = self._write_as_read(request.name, decide)
         except _Contended as exc:
-            current = self._get(request.name)
-            if current is not None and not rules.can_acquire(current, request):
-                raise self._held(request, current) from None
             raise self._contended(request.name, exc, "acquire") from None
-        assert record is not None and update_time is not None
         return record, FirestoreState(update_time)
 
     def _write_if_ours(
         self, lease: Lease, change: Callable[[LeaseRecord], LeaseRecord], what: str
     ) -> tuple[LeaseRecord, FirestoreState]:
-        """Write ``change(record)`` while the record names ``lease``; _NotOurs otherwise."""
+        """Write ``change(record)`` while the record names ``lease``; _NotOurs otherwise.
+
+        With the update_time of our last write, one commit conditioned on it; when it fails
+        (or that update_time is unknown), read: a takeover ends here, a foreign write that kept
+        us holding is redone on that read (``_write_as_read``).
+        """
         rpc = self._connect()
         state = lease.store_state
+        seen = None
         try:
             if isinstance(state, FirestoreState):
                 record = change(lease.record)
@@ -339,20 +336,16 @@ class FirestoreStore(BaseStore):
                 try:
                     return record, FirestoreState(self._commit_one(lease.name, write, rpc))
                 except gexc.FailedPrecondition:
-                    pass  # written since our last write: by a new holder, or by someone else
-                current = self._get(lease.name)
-                if not rules.holds(current, lease.holder, lease.token):
-                    raise _NotOurs(current)
+                    seen = self._read(lease.name)  # written since: by a new holder, or not
 
             def decide(current: LeaseRecord | None) -> LeaseRecord:
                 if current is None or not rules.holds(current, lease.holder, lease.token):
                     raise _NotOurs(current)
                 return change(current)
 
-            written, update_time = self._transact(lease.name, decide)
+            written, update_time = self._write_as_read(lease.name, decide, seen)
         except _Contended as exc:
             raise self._contended(lease.name, exc, what) from None
-        assert written is not None and update_time is not None
         return written, FirestoreState(update_time)
 
     def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
@@ -371,13 +364,7 @@ class FirestoreStore(BaseStore):
         return True
 
     def _get(self, name: str) -> LeaseRecord | None:
-        rpc = self._connect()
-        found = self._request(name, lambda: rpc.get(name))
-        record = self._decode(name, found)
-        if record is not None and found is not None:
-            with self._lock:
-                self._seen[name] = (record, found.update_time)
-        return record
+        return self._read(name)[0]
 
     def _state_after_ambiguous(self, previous_state: Any, record: LeaseRecord) -> Any:
         """After a read-back: the update_time of that read, if it saw exactly ``record``."""
@@ -385,7 +372,7 @@ class FirestoreStore(BaseStore):
             seen = self._seen.pop(record.name, None)
         if seen is not None and seen[0] == record:
             return FirestoreState(seen[1])
-        return None  # unknown: the next renew goes through a transaction
+        return None  # unknown: the next renew reads first
 
     def _list(self) -> list[LeaseRecord]:
         rpc = self._connect()
@@ -406,7 +393,7 @@ class FirestoreStore(BaseStore):
             return rules.released(current, now_ms)
 
         try:
-            self._transact(name, decide)
+            self._write_as_read(name, decide)
         except _NotOurs:
             return None
         except _Contended as exc:
