@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
+from functools import partial
 
 import pytest
 
 from cloudlease.errors import StoreUnavailable
-from cloudlease.tenure import Tenure, TimingPolicy
 from cloudlease.testing import FakeClock
 from cloudlease_azure_blob import AzureBlobStore
 from cloudlease_azure_blob._client import RETRY_TOTAL
@@ -26,6 +26,13 @@ from tests.wire.fixtures import (  # noqa: F401 (fault_proxy is a fixture)
     fault_proxy,
 )
 from tests.wire.proxy import Fault, FaultProxy, Match, Request
+from tests.wire.scenarios import (
+    acquire_renew_release,
+    assert_renewed,
+    assert_renewed_on_retry,
+    release_under,
+    renew_under,
+)
 
 READ_TIMEOUT = 1  # seconds (the SDK takes whole seconds): how long "hold" keeps it waiting
 LOST = ["drop", "reset", "hold"]
@@ -120,18 +127,10 @@ def test_a_reentry_whose_lease_change_reply_was_lost_comes_out_acquired(
 def test_a_renewal_whose_reply_was_lost_does_not_end_the_tenure(
     make: Maker, proxy: FaultProxy, how: str
 ) -> None:
-    clock = FakeClock()
-    store = make(clock)
-    policy = TimingPolicy.for_store(store, lease="job", ttl=TTL)
-    tenure = Tenure(store, "job", policy=policy, holder="holder-a").acquire()
-    first = tenure.lease
-    clock.advance(policy.renew_every)
-    fault = lose(proxy, how, "lease:renew")
-    assert tenure.step()
+    store = make(FakeClock())
+    tenure, first, fault = renew_under(store, lambda: lose(proxy, how, "lease:renew"), TTL)
     assert fault.fired == 1
-    assert not tenure.lost.is_set()
-    assert tenure.token == first.token
-    assert tenure.lease.expires_at == first.expires_at + round(policy.renew_every * 1000)
+    assert_renewed(tenure, first)
     assert_holds(store, tenure.lease)
 
 
@@ -141,10 +140,8 @@ def test_a_release_whose_reply_was_lost_leaves_the_record_released(
     make: Maker, proxy: FaultProxy, how: str, step: str
 ) -> None:
     store = make(FakeClock())
-    lease = store.acquire("job", "holder-a", TTL)
-    fault = lose(proxy, how, step)
-    assert store.release(lease) is True
-    assert fault.fired == 1
+    lease, released = release_under(store, lambda: lose(proxy, how, step), TTL)
+    assert released is True
     assert_released(store, lease)
 
 
@@ -152,13 +149,9 @@ def test_a_release_whose_reply_was_lost_leaves_the_record_released(
 def test_a_reset_before_the_request_was_forwarded_is_retried_by_the_sdk(
     make: Maker, proxy: FaultProxy, step: str
 ) -> None:
-    clock = FakeClock()
-    store = make(clock)
+    store = make(FakeClock())
     fault = proxy.arm("reset_request", STEPS[step])
-    lease = store.acquire("job", "holder-a", TTL)
-    clock.advance(1)
-    lease = store.renew(lease)
-    assert store.release(lease) is True
+    lease = acquire_renew_release(store, TTL)
     assert fault.fired == 1
     assert proxy.count(STEPS[step]) == HAPPY_PATH[step] + 1  # and the SDK's retry
     assert_released(store, lease)
@@ -167,13 +160,9 @@ def test_a_reset_before_the_request_was_forwarded_is_retried_by_the_sdk(
 def test_replies_delayed_within_the_timeout_are_plain_successes(
     make: Maker, proxy: FaultProxy
 ) -> None:
-    clock = FakeClock()
-    store = make(clock)
+    store = make(FakeClock())
     fault = proxy.arm("delay", seconds=0.05, times=100)  # every request
-    lease = store.acquire("job", "holder-a", TTL)
-    clock.advance(1)
-    renewed = store.renew(lease)
-    assert store.release(renewed) is True
+    renewed = acquire_renew_release(store, TTL)
     # read, create, take the blob lease, write the record; renew; write, release: no retries
     assert proxy.count() == fault.fired == 7
     assert_released(store, renewed)
@@ -213,21 +202,13 @@ def test_an_acquire_whose_every_record_write_reply_was_lost_comes_out_acquired(
 def test_a_renewal_whose_every_reply_was_lost_is_retried_by_the_tenure(
     make: Maker, proxy: FaultProxy, how: str
 ) -> None:
-    clock = FakeClock()
-    store = make(clock)
-    policy = TimingPolicy.for_store(store, lease="job", ttl=TTL)
-    tenure = Tenure(store, "job", policy=policy, holder="holder-a").acquire()
-    first = tenure.lease
-    clock.advance(policy.renew_every)
-    fault = lose(proxy, how, "lease:renew", times=EVERY)
-    assert tenure.step()  # StoreUnavailable: retried after renew_retry, the tenure goes on
+    store = make(FakeClock())
+    # StoreUnavailable: retried after renew_retry, the tenure goes on
+    tenure, first, fault = renew_under(
+        store, lambda: lose(proxy, how, "lease:renew", times=EVERY), TTL
+    )
     assert fault.fired == EVERY
-    assert not tenure.lost.is_set()
-    assert tenure.lease.expires_at == first.expires_at
-    clock.advance(policy.renew_retry)
-    assert tenure.step()
-    assert tenure.lease.expires_at > first.expires_at
-    assert_holds(store, tenure.lease)
+    assert_renewed_on_retry(tenure, first)
 
 
 @pytest.mark.parametrize("step", ["metadata", "lease:release"])
@@ -236,8 +217,7 @@ def test_a_release_whose_every_reply_was_lost_leaves_no_blob_lease_behind(
     make: Maker, proxy: FaultProxy, how: str, step: str
 ) -> None:
     store = make(FakeClock())
-    lease = store.acquire("job", "holder-a", TTL)
-    fault = lose(proxy, how, step, times=EVERY)
-    assert store.release(lease) is True  # read back: the record is released
-    assert fault.fired == EVERY
+    arm = partial(lose, proxy, how, step, times=EVERY)
+    lease, released = release_under(store, arm, TTL, fired=EVERY)
+    assert released is True  # read back: the record is released
     assert_released(store, lease)

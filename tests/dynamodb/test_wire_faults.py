@@ -15,7 +15,6 @@ import pytest
 from botocore.config import Config
 
 from cloudlease.errors import StoreUnavailable
-from cloudlease.tenure import Tenure, TimingPolicy
 from cloudlease.testing import FakeClock
 from cloudlease_dynamodb import DynamoDBStore
 from tests.dynamodb.conftest import REGION, create_table, session
@@ -26,6 +25,7 @@ from tests.wire.fixtures import (  # noqa: F401 (fault_proxy is a fixture)
     fault_proxy,
 )
 from tests.wire.proxy import Fault, FaultProxy, header
+from tests.wire.scenarios import acquire_renew_release, assert_renewed, release_under, renew_under
 
 UPDATE_ITEM = header("X-Amz-Target", "DynamoDB_20120810.UpdateItem")
 GET_ITEM = header("X-Amz-Target", "DynamoDB_20120810.GetItem")
@@ -98,18 +98,10 @@ def test_an_acquire_whose_reply_was_lost_comes_out_acquired(
 def test_a_renewal_whose_reply_was_lost_does_not_end_the_tenure(
     make: Maker, proxy: FaultProxy, client: str, how: str
 ) -> None:
-    clock = FakeClock()
-    store = make(client, clock)
-    policy = TimingPolicy.for_store(store, lease="job", ttl=30)
-    tenure = Tenure(store, "job", policy=policy, holder="holder-a").acquire()
-    first = tenure.lease
-    clock.advance(policy.renew_every)
-    fault = lose(proxy, how)
-    assert tenure.step()
+    store = make(client, FakeClock())
+    tenure, first, fault = renew_under(store, lambda: lose(proxy, how), 30)
     assert fault.fired == 1
-    assert not tenure.lost.is_set()
-    assert tenure.token == first.token
-    assert tenure.lease.expires_at == first.expires_at + round(policy.renew_every * 1000)
+    assert_renewed(tenure, first)
     assert_holds(store, tenure.lease)
 
 
@@ -119,10 +111,7 @@ def test_a_release_whose_reply_was_lost_leaves_the_record_released(
     make: Maker, proxy: FaultProxy, client: str, how: str
 ) -> None:
     store = make(client, FakeClock())
-    lease = store.acquire("job", "holder-a", 10)
-    fault = lose(proxy, how)
-    released = store.release(lease)
-    assert fault.fired == 1
+    lease, released = release_under(store, lambda: lose(proxy, how), 10)
     # botocore's retry finds the lease already released by its first attempt: "not ours".
     assert released is (client == "store")
     assert_released(store, lease)
@@ -152,13 +141,9 @@ def test_a_reset_before_the_request_was_forwarded_applies_nothing(
 def test_replies_delayed_within_the_timeout_are_plain_successes(
     make: Maker, proxy: FaultProxy, client: str
 ) -> None:
-    clock = FakeClock()
-    store = make(client, clock)
+    store = make(client, FakeClock())
     fault = proxy.arm("delay", UPDATE_ITEM, seconds=0.05, times=3)
-    lease = store.acquire("job", "holder-a", 10)
-    clock.advance(1)
-    renewed = store.renew(lease)
-    assert store.release(renewed) is True
+    renewed = acquire_renew_release(store, 10)
     assert fault.fired == 3
     assert (proxy.count(UPDATE_ITEM), proxy.count(GET_ITEM)) == (3, 0)
     assert_released(store, renewed)

@@ -28,6 +28,13 @@ from tests.wire.fixtures import (  # noqa: F401 (fault_proxy is a fixture)
     fault_proxy,
 )
 from tests.wire.proxy import Fault, FaultProxy, grpc_method
+from tests.wire.scenarios import (
+    acquire_renew_release,
+    assert_renewed,
+    assert_renewed_on_retry,
+    release_under,
+    renew_under,
+)
 
 COMMIT = grpc_method("Commit")
 READ = grpc_method("BatchGetDocuments")
@@ -98,18 +105,11 @@ def test_a_renewal_whose_commit_reply_was_lost_does_not_end_the_tenure(
 ) -> None:
     clock = FakeClock()
     store = make(clock)
-    policy = TimingPolicy.for_store(store, lease="job", ttl=30)
-    tenure = Tenure(store, "job", policy=policy, holder="holder-a").acquire()
-    first = tenure.lease
-    clock.advance(policy.renew_every)
-    fault = lose(proxy, how)
-    assert tenure.step()
+    tenure, first, fault = renew_under(store, lambda: lose(proxy, how), 30)
     assert fault.fired == 1
-    assert not tenure.lost.is_set()
-    assert tenure.token == first.token
-    assert tenure.lease.expires_at == first.expires_at + round(policy.renew_every * 1000)
+    assert_renewed(tenure, first)
     # The read back also learned the document's update_time: the next renewal is one commit.
-    clock.advance(policy.renew_every)
+    clock.advance(tenure.policy.renew_every)
     proxy.requests.clear()
     assert tenure.step()
     assert (proxy.count(), proxy.count(COMMIT)) == (1, 1)
@@ -121,36 +121,24 @@ def test_a_release_whose_commit_reply_was_lost_leaves_the_record_released(
     make: Maker, proxy: FaultProxy, how: str
 ) -> None:
     store = make(FakeClock())
-    lease = store.acquire("job", "holder-a", 10)
-    fault = lose(proxy, how)
-    assert store.release(lease) is True
-    assert fault.fired == 1
+    lease, released = release_under(store, lambda: lose(proxy, how), 10)
+    assert released is True
     assert_released(store, lease)
 
 
 def test_a_reset_before_the_commit_was_forwarded_applies_nothing(
     make: Maker, proxy: FaultProxy
 ) -> None:
-    clock = FakeClock()
-    store = make(clock)
-    policy = TimingPolicy.for_store(store, lease="job", ttl=30)
+    store = make(FakeClock())
     fault = proxy.arm("reset_request", COMMIT)
     with pytest.raises(StoreUnavailable, match="did not apply") as raised:
         store.acquire("job", "holder-a", 10)
     assert not raised.value.ambiguous  # read back: nothing there, a retry is safe
     assert store.get("job") is None
-    tenure = Tenure(store, "job", policy=policy, holder="holder-a").acquire()
-    first = tenure.lease
-    clock.advance(policy.renew_every)
-    again = proxy.arm("reset_request", COMMIT)
-    assert tenure.step()  # the renewal did not apply: retried later, the tenure goes on
+    # the renewal did not apply: retried later, the tenure goes on
+    tenure, first, again = renew_under(store, lambda: proxy.arm("reset_request", COMMIT), 30)
     assert fault.fired == again.fired == 1
-    assert not tenure.lost.is_set()
-    assert tenure.lease.expires_at == first.expires_at
-    clock.advance(policy.renew_retry)
-    assert tenure.step()
-    assert tenure.lease.expires_at > first.expires_at
-    assert_holds(store, tenure.lease)
+    assert_renewed_on_retry(tenure, first)
 
 
 def test_closing_the_channel_kills_every_stream_on_it(
@@ -181,20 +169,16 @@ def test_closing_the_channel_kills_every_stream_on_it(
     assert dropped.answered == 1
     for tenure, lease in first.items():
         assert not tenure.lost.is_set()
-        assert tenure.lease.expires_at == lease.expires_at + round(policy.renew_every * 1000)
+        assert_renewed(tenure, lease)
         assert_holds(tenure.store, tenure.lease)
 
 
 def test_replies_delayed_within_the_deadline_are_plain_successes(
     make: Maker, proxy: FaultProxy
 ) -> None:
-    clock = FakeClock()
-    store = make(clock)
+    store = make(FakeClock())
     fault = proxy.arm("delay", seconds=0.05, times=100)  # every request
-    lease = store.acquire("job", "holder-a", 10)
-    clock.advance(1)
-    renewed = store.renew(lease)
-    assert store.release(renewed) is True
+    renewed = acquire_renew_release(store, 10)
     # read, commit; commit; commit: no read back, no retry
     assert proxy.count() == fault.fired == 4
     assert_released(store, renewed)
