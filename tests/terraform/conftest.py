@@ -17,18 +17,22 @@ from tests.terraform.hcl import TERRAFORM
 from tests.terraform.tf import Terraform, offline_env, require_aws_mirror, terraform_binary
 
 ROOTS = Path(__file__).resolve().parent / "roots"
+SHARED = ROOTS / "_shared"
 
 
 @pytest.fixture(scope="session")
 def tf_workspace(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of terraform/ with the test root modules beside the modules (``_NAME/``)."""
+    """A copy of terraform/ with the test root modules beside the modules (``_NAME/``), each
+    with the files of ``roots/_shared/`` (the provider on moto, the variables) added."""
     workspace = tmp_path_factory.mktemp("tf") / "terraform"
     shutil.copytree(
         TERRAFORM, workspace, ignore=shutil.ignore_patterns(".terraform*", "*.tfstate*")
     )
     for root in ROOTS.iterdir():
-        if root.is_dir():
+        if root.is_dir() and root != SHARED:
             shutil.copytree(root, workspace / f"_{root.name}")
+            for shared in SHARED.glob("*.tf"):
+                shutil.copy(shared, workspace / f"_{root.name}" / shared.name)
     return workspace
 
 

@@ -1,48 +1,7 @@
 # Test-only root module: terraform/dynamodb applied against a moto server on loopback.
-# tests/terraform copies the terraform/ tree and this directory into
-# a temporary directory (as terraform/_dynamodb_moto/), so "../dynamodb" is the module under test.
-
-terraform {
-  required_version = ">= 1.5.0"
-
-  required_providers {
-    aws = {
-      source  = "hashicorp/aws"
-      version = "5.100.0"
-    }
-  }
-}
-
-variable "endpoint" {
-  description = "The moto server, e.g. http://127.0.0.1:5000 (loopback only)."
-  type        = string
-
-  validation {
-    condition     = can(regex("^http://127\\.0\\.0\\.1:[0-9]+$", var.endpoint))
-    error_message = "The test root module only talks to a server on 127.0.0.1."
-  }
-}
-
-variable "name_prefix" {
-  description = "Prefix of the tables this run creates."
-  type        = string
-}
-
-provider "aws" {
-  region                      = "us-east-1"
-  access_key                  = "test"
-  secret_key                  = "test"
-  skip_credentials_validation = true
-  skip_requesting_account_id  = true
-  skip_metadata_api_check     = true
-  skip_region_validation      = true
-
-  endpoints {
-    dynamodb = var.endpoint
-    iam      = var.endpoint
-    sts      = var.endpoint
-  }
-}
+# tests/terraform copies the terraform/ tree and this directory into a temporary directory
+# (as terraform/_dynamodb_moto/, with ../_shared/moto.tf: the provider and the variables), so
+# "../dynamodb" is the module under test.
 
 # Defaults, except deletion protection (so that destroy can run).
 module "leases" {
