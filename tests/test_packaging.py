@@ -100,3 +100,16 @@ def test_changelog_has_the_release_and_an_empty_unreleased_section_above() -> No
     assert headings[0] == ("Unreleased", "")
     assert headings[1][0] == cloudlease.__version__
     assert re.fullmatch(r" - \d{4}-\d{2}-\d{2}", headings[1][1])
+
+
+@pytest.mark.parametrize("where", DISTRIBUTIONS, ids=lambda path: path.name)
+def test_readmes_read_on_a_package_index_page_no_repo_relative_links(where: Path) -> None:
+    links = re.findall(r"\]\(([^)]+)\)", (where / "README.md").read_text())
+    assert [link for link in links if not link.startswith(("https://", "#"))] == []
+
+
+def test_readme_has_an_install_line_for_each_extra_and_the_quickstart_as_it_was() -> None:
+    readme = (ROOT / "README.md").read_text()
+    extras = set(pyproject(ROOT)["project"]["optional-dependencies"]) - {"all"}
+    assert set(re.findall(r'^pip install "cloudlease\[(\w+)\]"', readme, re.M)) == extras
+    assert "```sh\npython3 -m cloudlease demo\n./scripts/test.sh\n```" in readme
