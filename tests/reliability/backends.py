@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import random
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -30,18 +31,97 @@ _FIRESTORE_ENV = threading.Lock()
 
 
 class _Base:
+    """What every backend shares: throttles drawn per history, and the wire faults' history.
+
+    A backend whose ``throttled`` names operations answers them with a throttle at the rate
+    ``begin`` is given (``_throttle`` draws and records it); one given ``WireFaults`` starts and
+    ends them with each history. A backend that throttles nothing draws nothing from ``rng``.
+    """
+
     name = "?"
     ttl = 2.0
     server_expiry = False
+    #: The operations a throttle may answer (botocore's names, or the GCS wire's).
+    throttled: tuple[str, ...] = ()
+    wire: WireFaults | None = None
+    _sim: Sim | None = None
+    _history: History | None = None
+    _rng: random.Random
+    _rate = 0.0
 
     def begin(self, sim: Sim, history: History, rng: random.Random, throttle_rate: float) -> None:
-        pass
+        if self.throttled:
+            self._sim, self._history = sim, history
+            self._rng = random.Random(rng.getrandbits(64))
+            self._rate = throttle_rate
+        if self.wire is not None:
+            self.wire.begin(history, rng)
 
     def expire(self, store: BaseStore, name: str) -> None:
         raise NotImplementedError(f"{self.name} has no server-side expiry")
 
     def end(self) -> None:
-        pass
+        self._sim = self._history = None
+        self._rate = 0.0
+        if self.wire is not None:
+            self.wire.end()
+
+    def _throttle(self, operation: str) -> bool:
+        """Whether ``operation``, sent now by a task, is answered with a throttle (recorded)."""
+        if operation not in self.throttled or self._sim is None:
+            return False
+        task = self._sim.current()
+        if task is None or self._history is None or self._rng.random() >= self._rate:
+            return False
+        self._history.record(task.group, "fault", detail="throttle")
+        return True
+
+
+class _TwoClients(_Base):
+    """Contenders' stores on ``wired`` (through the fault proxy, when there are wire faults),
+    the harness's own (``open_admin``) on ``client``, straight to the emulator."""
+
+    client: Any
+    wired: Any
+
+    def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        return self._open(self.wired, clock, skew_allowance)
+
+    def open_admin(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        return self._open(self.client, clock, skew_allowance)
+
+    def _open(self, client: Any, clock: SimClock, skew_allowance: float) -> BaseStore:
+        raise NotImplementedError
+
+
+def _moto_client(
+    make_client: Callable[..., Any], endpoint: str | None, config: Any, store: str
+) -> Any:
+    """A botocore client as the store builds it (``make_client``), with the tests' session."""
+    from tests.dynamodb.conftest import REGION, session
+
+    return make_client(
+        region=REGION,
+        endpoint_url=endpoint,
+        profile=None,
+        session=session(),
+        config=config,
+        store=store,
+    )
+
+
+def _bucket_store(
+    store_class: Callable[..., BaseStore], bucket: str, client: Any, clock: SimClock, skew: float
+) -> BaseStore:
+    """An S3 or GCS store of ``bucket`` under "reliability/", on the backend's shared client."""
+    return store_class(
+        bucket,
+        "reliability/",
+        client=client,
+        clock=clock,
+        skew_allowance=skew,
+        rng=random.Random(clock.skew_ms),
+    )
 
 
 class MemoryBackend(_Base):
@@ -70,31 +150,25 @@ class SQLiteBackend(_Base):
         for store in self.opened:
             store.close()
         self.opened.clear()
+        super().end()
 
 
-class DynamoDBBackend(_Base):
+class DynamoDBBackend(_TwoClients):
     """A table on the locked moto server; throttling injected on the wire (botocore hook)."""
 
     name = "dynamodb"
+    throttled = ("UpdateItem", "GetItem")
 
     def __init__(self, endpoint: str | None, table: str, wire: WireFaults | None = None) -> None:
         from botocore.config import Config
 
         from cloudlease_dynamodb.client import make_client
-        from tests.dynamodb.conftest import REGION, session
 
         self.table = table
         self.wire = wire
 
         def client(via: str | None, config: Config | None) -> Any:
-            made = make_client(
-                region=REGION,
-                endpoint_url=via,
-                profile=None,
-                session=session(),
-                config=config,
-                store=f"dynamodb://{table}",
-            )
+            made = _moto_client(make_client, via, config, f"dynamodb://{table}")
             # First: the throttle answers before anything else would send (or moto's stubber
             # would answer in process, see InProcessDynamoDBBackend).
             made.meta.events.register_first("before-send.dynamodb", self._before_send)
@@ -107,16 +181,6 @@ class DynamoDBBackend(_Base):
             if wire is None
             else client(wire.proxy.url, Config(connect_timeout=1, read_timeout=0.5))
         )
-        self._sim: Sim | None = None
-        self._history: History | None = None
-        self._rng = random.Random(0)
-        self._rate = 0.0
-
-    def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
-        return self._open(self.wired, clock, skew_allowance)
-
-    def open_admin(self, clock: SimClock, skew_allowance: float) -> BaseStore:
-        return self._open(self.client, clock, skew_allowance)
 
     def _open(self, client: Any, clock: SimClock, skew_allowance: float) -> BaseStore:
         from cloudlease_dynamodb import DynamoDBStore
@@ -129,30 +193,12 @@ class DynamoDBBackend(_Base):
             rng=random.Random(clock.skew_ms),
         )
 
-    def begin(self, sim: Sim, history: History, rng: random.Random, throttle_rate: float) -> None:
-        self._sim, self._history = sim, history
-        self._rng = random.Random(rng.getrandbits(64))
-        self._rate = throttle_rate
-        if self.wire is not None:
-            self.wire.begin(history, rng)
-
-    def end(self) -> None:
-        self._sim = self._history = None
-        self._rate = 0.0
-        if self.wire is not None:
-            self.wire.end()
-
     def _before_send(self, request: Any, event_name: str, **_: Any) -> Any:
         """Answer ThrottlingException without sending (nothing applied), at the drawn rate."""
         from tests.dynamodb.wire import error_response
 
-        operation = event_name.rsplit(".", 1)[-1]
-        if operation not in ("UpdateItem", "GetItem") or self._sim is None:
+        if not self._throttle(event_name.rsplit(".", 1)[-1]):
             return None
-        task = self._sim.current()
-        if task is None or self._history is None or self._rng.random() >= self._rate:
-            return None
-        self._history.record(task.group, "fault", detail="throttle")
         return error_response(request, 400, "ThrottlingException")
 
 
@@ -193,7 +239,7 @@ class InProcessDynamoDBBackend(DynamoDBBackend):
         self._mock.stop(remove_data=False)
 
 
-class FirestoreBackend(_Base):
+class FirestoreBackend(_TwoClients):
     """A collection on Google's Firestore emulator."""
 
     name = "firestore"
@@ -218,12 +264,6 @@ class FirestoreBackend(_Base):
                     else:
                         os.environ["FIRESTORE_EMULATOR_HOST"] = previous
 
-    def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
-        return self._open(self.wired, clock, skew_allowance)
-
-    def open_admin(self, clock: SimClock, skew_allowance: float) -> BaseStore:
-        return self._open(self.client, clock, skew_allowance)
-
     def _open(self, client: Any, clock: SimClock, skew_allowance: float) -> BaseStore:
         from cloudlease_firestore import FirestoreStore
 
@@ -238,16 +278,8 @@ class FirestoreBackend(_Base):
             timeout=WIRE_DEADLINE if client is not self.client else 10.0,
         )
 
-    def begin(self, sim: Sim, history: History, rng: random.Random, throttle_rate: float) -> None:
-        if self.wire is not None:
-            self.wire.begin(history, rng)
 
-    def end(self) -> None:
-        if self.wire is not None:
-            self.wire.end()
-
-
-class AzureBlobBackend(_Base):
+class AzureBlobBackend(_TwoClients):
     """A container on Azurite; blob leases are 15 s and freed by the server (the harness
     breaks them at apply + ttl on the simulation's clock, as the server would)."""
 
@@ -271,12 +303,6 @@ class AzureBlobBackend(_Base):
             options.update(read_timeout=1, connection_timeout=1)
             self.wired = Azurite(wire.proxy.port).container_client(container, **options)
 
-    def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
-        return self._open(self.wired, clock, skew_allowance)
-
-    def open_admin(self, clock: SimClock, skew_allowance: float) -> BaseStore:
-        return self._open(self.client, clock, skew_allowance)
-
     def _open(self, client: Any, clock: SimClock, skew_allowance: float) -> BaseStore:
         from cloudlease_azure_blob import AzureBlobStore
 
@@ -286,14 +312,6 @@ class AzureBlobBackend(_Base):
             clock=clock,
             skew_allowance=skew_allowance,
         )
-
-    def begin(self, sim: Sim, history: History, rng: random.Random, throttle_rate: float) -> None:
-        if self.wire is not None:
-            self.wire.begin(history, rng)
-
-    def end(self) -> None:
-        if self.wire is not None:
-            self.wire.end()
 
     def expire(self, store: BaseStore, name: str) -> None:
         from cloudlease_azure_blob import AzureBlobStore
@@ -307,57 +325,26 @@ class S3Backend(_Base):
     SlowDown (on GET) injected on the wire (botocore hook): real S3 answers them, moto never."""
 
     name = "s3"
+    throttled = ("PutObject", "GetObject")
 
     def __init__(self, endpoint: str, bucket: str) -> None:
         from cloudlease_s3.store import make_client
-        from tests.dynamodb.conftest import REGION, session
 
         self.bucket = bucket
-        self.client: Any = make_client(
-            region=REGION,
-            endpoint_url=endpoint,
-            profile=None,
-            session=session(),
-            config=None,
-            store=f"s3://{bucket}",
-        )
+        self.client: Any = _moto_client(make_client, endpoint, None, f"s3://{bucket}")
         self.client.meta.events.register("before-send.s3", self._before_send)
-        self._sim: Sim | None = None
-        self._history: History | None = None
-        self._rng = random.Random(0)
-        self._rate = 0.0
 
     def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
         from cloudlease_s3 import S3Store
 
-        return S3Store(
-            self.bucket,
-            "reliability/",
-            client=self.client,
-            clock=clock,
-            skew_allowance=skew_allowance,
-            rng=random.Random(clock.skew_ms),
-        )
-
-    def begin(self, sim: Sim, history: History, rng: random.Random, throttle_rate: float) -> None:
-        self._sim, self._history = sim, history
-        self._rng = random.Random(rng.getrandbits(64))
-        self._rate = throttle_rate
-
-    def end(self) -> None:
-        self._sim = self._history = None
-        self._rate = 0.0
+        return _bucket_store(S3Store, self.bucket, self.client, clock, skew_allowance)
 
     def _before_send(self, request: Any, event_name: str, **_: Any) -> Any:
         from tests.s3.wire import s3_error
 
         operation = event_name.rsplit(".", 1)[-1]
-        if operation not in ("PutObject", "GetObject") or self._sim is None:
+        if not self._throttle(operation):
             return None
-        task = self._sim.current()
-        if task is None or self._history is None or self._rng.random() >= self._rate:
-            return None
-        self._history.record(task.group, "fault", detail="throttle")
         if operation == "PutObject":
             return s3_error(request, 409, "ConditionalRequestConflict")
         return s3_error(request, 503, "SlowDown")
@@ -370,6 +357,7 @@ class GCSBackend(_Base):
 
     name = "gcs"
     ttl = 6.0
+    throttled = ("upload", "download")
 
     def __init__(self, bucket: str) -> None:
         from tests.gcs.conftest import client
@@ -377,40 +365,16 @@ class GCSBackend(_Base):
 
         self.bucket = bucket
         self.client = client()
-        self.wire = Wire(self.client, hook=self._fault)
-        self._sim: Sim | None = None
-        self._history: History | None = None
-        self._rng = random.Random(0)
-        self._rate = 0.0
+        self.requests = Wire(self.client, hook=self._fault)
 
     def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
         from cloudlease_gcs import GCSStore
 
-        return GCSStore(
-            self.bucket,
-            "reliability/",
-            client=self.client,
-            clock=clock,
-            skew_allowance=skew_allowance,
-            rng=random.Random(clock.skew_ms),
-        )
-
-    def begin(self, sim: Sim, history: History, rng: random.Random, throttle_rate: float) -> None:
-        self._sim, self._history = sim, history
-        self._rng = random.Random(rng.getrandbits(64))
-        self._rate = throttle_rate
-
-    def end(self) -> None:
-        self._sim = self._history = None
-        self._rate = 0.0
+        return _bucket_store(GCSStore, self.bucket, self.client, clock, skew_allowance)
 
     def _fault(self, operation: str) -> Any:
         from tests.gcs.wire import error_response
 
-        if operation not in ("upload", "download") or self._sim is None:
+        if not self._throttle(operation):
             return None
-        task = self._sim.current()
-        if task is None or self._history is None or self._rng.random() >= self._rate:
-            return None
-        self._history.record(task.group, "fault", detail="throttle")
         return lambda request, _: error_response(request, 429, "rateLimitExceeded")
