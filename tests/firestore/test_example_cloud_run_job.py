@@ -2,51 +2,36 @@
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
 import sys
 
 from google.cloud import firestore
 
 from tests.emulators import ROOT
+from tests.examples import example_env, run_at_once
 from tests.firestore.conftest import Emulator
 
 MAIN = ROOT / "examples" / "cloud_run_job" / "main.py"
 
 
 def run_execution(env: dict[str, str], execution: str, tasks: int) -> list[dict[str, object]]:
-    runs = [
-        subprocess.Popen(
-            [sys.executable, str(MAIN)],
-            env=dict(
-                env,
-                CLOUD_RUN_EXECUTION=execution,
-                CLOUD_RUN_TASK_INDEX=str(index),
-                CLOUD_RUN_TASK_COUNT=str(tasks),
-            ),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=ROOT,
+    """Start every task of ``execution`` at once; the JSON each printed last."""
+    envs = [
+        dict(
+            env,
+            CLOUD_RUN_EXECUTION=execution,
+            CLOUD_RUN_TASK_INDEX=str(index),
+            CLOUD_RUN_TASK_COUNT=str(tasks),
         )
         for index in range(tasks)
     ]
-    results = []
-    for run in runs:
-        out, err = run.communicate(timeout=120)
-        assert run.returncode == 0, err
-        results.append(json.loads(out.strip().splitlines()[-1]))
-    return results
+    return run_at_once([sys.executable, str(MAIN)], envs)
 
 
 def test_one_task_per_execution_writes_the_report(emulator: Emulator, collection: str) -> None:
-    env = dict(
-        os.environ,
+    env = example_env(
         FIRESTORE_EMULATOR_HOST=emulator.host,
         CLOUDLEASE_STORE=f"firestore://{emulator.project}/{collection}",
         CLOUD_RUN_JOB="report",
-        PYTHONPATH=str(ROOT),
     )
     first = run_execution(env, "report-0001", 3)
     assert sorted(str(r["result"]) for r in first) == ["ran", "skipped", "skipped"]
