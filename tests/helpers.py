@@ -5,6 +5,7 @@ Fixtures live in ``conftest.py``; what a test calls directly lives here.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -58,3 +59,21 @@ def eventually(
     while not test():
         assert time.monotonic() < give_up, f"{what} not reached in {timeout:g}s"
         time.sleep(poll)
+
+
+def run_args(store: str, lease: str, *command: str, **options: object) -> list[str]:
+    """The arguments of ``cloudlease run``: the store, the lease, each option as
+    ``--name value`` in the order given (``skip_exit_code`` -> ``--skip-exit-code``), then
+    ``--`` and ``command``."""
+    flags: list[str] = []
+    for name, value in options.items():
+        flags += [f"--{name.replace('_', '-')}", str(value)]
+    return ["run", "--store", store, "--lease", lease, *flags, "--", *command]
+
+
+def only_record(status: subprocess.CompletedProcess[str]) -> dict[str, Any]:
+    """The one record a ``cloudlease status --json`` run listed (the run must succeed)."""
+    assert status.returncode == 0, status.stderr
+    [record] = json.loads(status.stdout)
+    assert isinstance(record, dict)
+    return record

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from cloudlease.stores.sqlite import SQLiteStore
+from tests.helpers import run_args, start_cli
 from tests.helpers import run_cli as cli
-from tests.helpers import start_cli
 
 
 @pytest.fixture
@@ -30,19 +30,7 @@ def test_run_exposes_the_lease_to_the_child_and_returns_its_exit_code(
         "print(os.environ['CLOUDLEASE_LEASE'], os.environ['CLOUDLEASE_HOLDER'], "
         "os.environ['CLOUDLEASE_TOKEN'], os.environ['CLOUDLEASE_DEADLINE']); sys.exit(3)"
     )
-    result = cli(
-        "run",
-        "--store",
-        url,
-        "--lease",
-        "nightly",
-        "--holder",
-        "h1",
-        "--",
-        sys.executable,
-        "-c",
-        script,
-    )
+    result = cli(*run_args(url, "nightly", sys.executable, "-c", script, holder="h1"))
     assert result.returncode == 3, result.stderr
     lease, holder, token, deadline = result.stdout.split()
     assert (lease, holder) == ("nightly", "h1")

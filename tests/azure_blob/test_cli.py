@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 import uuid
 
 from tests.azure_blob.azurite import Azurite
-from tests.helpers import run_cli
+from tests.helpers import only_record, run_args, run_cli
 
 
 def cli(azurite: Azurite, *args: str) -> subprocess.CompletedProcess[str]:
@@ -24,34 +23,17 @@ def test_cli_end_to_end(azurite: Azurite) -> None:
         assert created.returncode == 0, created.stderr
         assert "ready" in created.stdout
     script = "import os; print(os.environ['CLOUDLEASE_TOKEN'])"
-    ran = cli(
-        azurite,
-        "run",
-        "--store",
-        url,
-        "--lease",
-        "nightly",
-        "--ttl",
-        "15",
-        "--holder",
-        "h1",
-        "--",
-        sys.executable,
-        "-c",
-        script,
-    )
+    ran = cli(azurite, *run_args(url, "nightly", sys.executable, "-c", script, ttl=15, holder="h1"))
     assert ran.returncode == 0, ran.stderr
     token = int(ran.stdout)
     container = url.rsplit("/", 1)[1]
     store, _ = azurite.store(container)
     held = store.acquire("nightly", "someone-else", 15)
     assert held.token > token
-    refused = cli(azurite, "run", "--store", url, "--lease", "nightly", "--ttl", "15", "--", "true")
+    refused = cli(azurite, *run_args(url, "nightly", "true", ttl=15))
     assert refused.returncode == 75
     assert "someone-else" in refused.stderr
-    status = cli(azurite, "status", "--store", url, "--json")
-    assert status.returncode == 0, status.stderr
-    [record] = json.loads(status.stdout)
+    record = only_record(cli(azurite, "status", "--store", url, "--json"))
     assert (record["name"], record["holder"], record["token"]) == (
         "nightly",
         "someone-else",
@@ -60,20 +42,7 @@ def test_cli_end_to_end(azurite: Azurite) -> None:
     released = cli(azurite, "release", "--store", url, "--lease", "nightly", "--force")
     assert released.returncode == 0, released.stderr
     assert "someone-else" in released.stdout
-    again = cli(
-        azurite,
-        "run",
-        "--store",
-        url,
-        "--lease",
-        "nightly",
-        "--ttl",
-        "15",
-        "--",
-        sys.executable,
-        "-c",
-        script,
-    )
+    again = cli(azurite, *run_args(url, "nightly", sys.executable, "-c", script, ttl=15))
     assert again.returncode == 0, again.stderr
     assert int(again.stdout) > held.token
 

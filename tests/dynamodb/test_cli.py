@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 from pathlib import Path
@@ -10,7 +9,7 @@ from pathlib import Path
 from cloudlease_dynamodb import DynamoDBStore
 from tests.dynamodb.conftest import REGION, TEST_ENV, new_table_name, session
 from tests.emulators import ROOT
-from tests.helpers import run_cli
+from tests.helpers import only_record, run_args, run_cli
 
 CLI = str(ROOT / ".venv" / "bin" / "cloudlease")
 
@@ -28,19 +27,8 @@ def test_init_run_held_elsewhere_and_status(locked_endpoint: str, tmp_path: Path
     assert cloudlease("init", "--store", url).returncode == 0  # idempotent
 
     out = tmp_path / "token"
-    ran = cloudlease(
-        "run",
-        "--store",
-        url,
-        "--lease",
-        "nightly",
-        "--ttl",
-        "10",
-        "--",
-        "sh",
-        "-c",
-        f'echo "$CLOUDLEASE_TOKEN" > {out}',
-    )
+    write_token = f'echo "$CLOUDLEASE_TOKEN" > {out}'
+    ran = cloudlease(*run_args(url, "nightly", "sh", "-c", write_token, ttl=10))
     assert ran.returncode == 0, ran.stderr
     first_token = int(out.read_text())
     assert cloudlease("run", "--store", url, "--lease", "nightly", "--", "true").returncode == 0
@@ -52,9 +40,7 @@ def test_init_run_held_elsewhere_and_status(locked_endpoint: str, tmp_path: Path
     assert held.returncode == 75, held.stderr
     assert "elsewhere" in held.stderr
 
-    status = cloudlease("status", "--store", url, "--json")
-    assert status.returncode == 0, status.stderr
-    [record] = json.loads(status.stdout)
+    record = only_record(cloudlease("status", "--store", url, "--json"))
     assert (record["name"], record["holder"], record["token"]) == (
         "nightly",
         "elsewhere",

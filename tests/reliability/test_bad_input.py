@@ -24,6 +24,7 @@ from cloudlease.store import BaseStore
 from cloudlease.stores.memory import MemoryStore
 from cloudlease.stores.sqlite import SQLiteStore
 from cloudlease.urls import open_store
+from tests.helpers import run_args
 
 A = "holder-a"
 #: Words by which a message tells the user what to do next.
@@ -333,42 +334,14 @@ class CliCase:
 
 
 CLI_CASES = [
-    CliCase(
-        "run-bad-name", lambda u: ["run", "--store", u, "--lease", "a b", "--", "true"], 2, None
-    ),
-    CliCase(
-        "run-ttl-zero",
-        lambda u: ["run", "--store", u, "--lease", "job", "--ttl", "0", "--", "true"],
-        2,
-    ),
-    CliCase(
-        "run-ttl-nan",
-        lambda u: ["run", "--store", u, "--lease", "job", "--ttl", "nan", "--", "true"],
-        2,
-    ),
-    CliCase(
-        "run-metadata-list",
-        lambda u: ["run", "--store", u, "--lease", "job", "--metadata", "[1]", "--", "true"],
-        2,
-    ),
-    CliCase(
-        "run-metadata-not-json",
-        lambda u: ["run", "--store", u, "--lease", "job", "--metadata", "{oops", "--", "true"],
-        2,
-    ),
+    CliCase("run-bad-name", lambda u: run_args(u, "a b", "true"), 2, None),
+    CliCase("run-ttl-zero", lambda u: run_args(u, "job", "true", ttl="0"), 2),
+    CliCase("run-ttl-nan", lambda u: run_args(u, "job", "true", ttl="nan"), 2),
+    CliCase("run-metadata-list", lambda u: run_args(u, "job", "true", metadata="[1]"), 2),
+    CliCase("run-metadata-not-json", lambda u: run_args(u, "job", "true", metadata="{oops"), 2),
     CliCase(
         "run-metadata-too-big",
-        lambda u: [
-            "run",
-            "--store",
-            u,
-            "--lease",
-            "job",
-            "--metadata",
-            '{"x":"' + "y" * 2000 + '"}',
-            "--",
-            "true",
-        ],
+        lambda u: run_args(u, "job", "true", metadata='{"x":"' + "y" * 2000 + '"}'),
         2,
     ),
     CliCase(
@@ -380,7 +353,7 @@ CLI_CASES = [
     CliCase("status-bad-name", lambda u: ["status", "--store", u, "--lease=-dash"], 2, None),
     CliCase(
         "run-unknown-scheme",
-        lambda u: ["run", "--store", "gopher://x", "--lease", "job", "--", "true"],
+        lambda u: run_args("gopher://x", "job", "true"),
         2,
         None,
         False,
@@ -413,7 +386,7 @@ def test_cli_on_a_missing_table_exits_unavailable_and_names_init(
     env_for: Callable[[str], Env], capsys: pytest.CaptureFixture[str]
 ) -> None:
     bad = missing_table(env_for("dynamodb"))
-    assert cli.main(["run", "--store", bad.url, "--lease", "job", "--", "true"]) == 69
+    assert cli.main(run_args(bad.url, "job", "true")) == 69
     text = capsys.readouterr().err
     assert_explains(text, lease="job", store=bad.url)
     assert "cloudlease init" in text
