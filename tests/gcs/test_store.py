@@ -23,6 +23,7 @@ from cloudlease.urls import open_store
 from cloudlease_gcs import IAM_ROLE, KIND, SCHEMA, GCSState, GCSStore, from_url
 from tests.gcs.conftest import PROJECT, StoreMaker, client, new_bucket_name
 from tests.gcs.wire import Wire
+from tests.wire.costs import assert_object_store_costs
 
 A, B = "holder-a", "holder-b"
 
@@ -30,23 +31,7 @@ A, B = "holder-a", "holder-b"
 def test_each_operation_is_one_conditional_upload_plus_a_read_only_where_unknown(
     make_store: StoreMaker,
 ) -> None:
-    clock = FakeClock()
-    store = make_store(clock=clock)
-    wire = Wire(store.client)
-    lease = store.acquire("job", A, 10)
-    assert wire.requests == Counter({"download": 1, "upload": 1})
-    assert isinstance(lease.store_state, GCSState)
-    wire.reset()
-    store.release(store.renew(lease))
-    assert wire.requests == Counter({"upload": 2})
-    wire.reset()
-    store.acquire("job", A, 10)  # known free from our own release
-    assert wire.requests == Counter({"upload": 1})
-    other = make_store(clock=clock)
-    other_wire = Wire(other.client)
-    with pytest.raises(LeaseHeld):
-        other.acquire("job", B, 10)
-    assert other_wire.requests == Counter({"download": 1})
+    assert_object_store_costs(make_store, Wire, read="download", write="upload", state=GCSState)
 
 
 def test_a_stale_generation_is_refused_and_the_acquire_decides_on_a_fresh_read(

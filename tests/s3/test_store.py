@@ -15,6 +15,7 @@ from cloudlease.testing import FakeClock
 from cloudlease_s3 import KIND, SCHEMA, S3State, S3Store
 from tests.s3.conftest import StoreMaker
 from tests.s3.wire import Wire
+from tests.wire.costs import assert_object_store_costs
 
 A, B = "holder-a", "holder-b"
 
@@ -22,24 +23,9 @@ A, B = "holder-a", "holder-b"
 def test_each_operation_is_one_conditional_put_plus_a_read_only_where_the_etag_is_unknown(
     make_http_store: StoreMaker,
 ) -> None:
-    clock = FakeClock()
-    store = make_http_store(clock=clock)
-    wire = Wire(store.client)
-    lease = store.acquire("job", A, 10)  # nothing known: read (404), create
-    assert wire.requests == Counter({"GetObject": 1, "PutObject": 1})
-    assert isinstance(lease.store_state, S3State)
-    wire.reset()
-    lease = store.renew(lease)
-    store.release(lease)
-    assert wire.requests == Counter({"PutObject": 2})  # the grant carries the ETag
-    wire.reset()
-    store.acquire("job", A, 10)  # known free from our own release: one PUT
-    assert wire.requests == Counter({"PutObject": 1})
-    other = make_http_store(clock=clock)
-    other_wire = Wire(other.client)
-    with pytest.raises(LeaseHeld):
-        other.acquire("job", B, 10)  # refused on its read alone
-    assert other_wire.requests == Counter({"GetObject": 1})
+    other = assert_object_store_costs(
+        make_http_store, Wire, read="GetObject", write="PutObject", state=S3State
+    )
     assert other.capabilities.round_trips["acquire"] == 2
     assert other.capabilities.round_trips["acquire_known"] == 1
 
