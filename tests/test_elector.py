@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -48,6 +49,17 @@ def elector(store: FaultyStore, name: str, events: Events, **options: object) ->
         rng=random.Random(7),
         **options,  # type: ignore[arg-type]
     )
+
+
+@contextmanager
+def elected(store: FaultyStore, events: Events) -> Iterator[LeaderElector]:
+    """Elector "a" on ``store``, started and elected; it resigns when the block ends."""
+    node = elector(store, "a", events).start()
+    try:
+        eventually(lambda: node.is_leader)
+        yield node
+    finally:
+        node.resign()
 
 
 def test_a_lone_elector_is_elected_and_renews(store: FaultyStore, clock: FakeClock) -> None:
@@ -97,9 +109,7 @@ def test_leader_steps_down_before_expiry_when_renewals_fail(
     store: FaultyStore, clock: FakeClock
 ) -> None:
     events = Events()
-    node = elector(store, "a", events).start()
-    try:
-        eventually(lambda: node.is_leader)
+    with elected(store, events) as node:
         lease = node.held.lease if node.held else None
         assert lease is not None
         store.fail_next("renew", "transient", times=100)
@@ -113,17 +123,13 @@ def test_leader_steps_down_before_expiry_when_renewals_fail(
         assert not node.is_leader
         # it stepped down at its local deadline, before the store's expiry
         assert clock.wall_ms() < lease.expires_at
-    finally:
-        node.resign()
 
 
 def test_takeover_is_reported_as_lost_and_leader_changed(
     store: FaultyStore, clock: FakeClock
 ) -> None:
     events = Events()
-    node = elector(store, "a", events).start()
-    try:
-        eventually(lambda: node.is_leader)
+    with elected(store, events) as node:
         store.force_release("leader")
         store.acquire("leader", "intruder", TTL)
         clock.wait_for_sleepers(1)
@@ -133,8 +139,6 @@ def test_takeover_is_reported_as_lost_and_leader_changed(
         assert node.leader == "intruder"
         assert events.log[-1] == ("leader", "intruder")
         assert not node.is_leader
-    finally:
-        node.resign()
 
 
 def test_campaign_retries_are_jittered_within_bounds(store: FaultyStore) -> None:

@@ -88,34 +88,33 @@ def test_lost_record_write_response_is_retried_and_held_once(
     assert store.release(lease) is True
 
 
-def test_acquire_whose_responses_stay_lost_gives_the_blob_lease_back(
-    azurite: Azurite, container: str
-) -> None:
+def failed_acquire(azurite: Azurite, container: str, step: str, kind: str) -> StoreUnavailable:
+    """A second holder's acquire fails at ``step`` (every attempt ``kind``): the blob lease is
+    given back, the record is as it was, and a third holder takes it at once."""
     store, wire = azurite.store(container, clock=FakeClock())
     store.release(store.acquire("job", "a", TTL))
     before = store.get("job")
-    wire.fail("lease:acquire", "lost", times=4)  # every retry's response is lost too
+    wire.fail(step, kind, times=4)  # every retry fails the same way
     with pytest.raises(StoreUnavailable) as caught:
         store.acquire("job", "b", TTL)
     assert "released" in str(caught.value)
     assert store.get("job") == before
     assert lease_state(azurite, container, "job") == "available"
     assert store.acquire("job", "c", TTL).holder == "c"  # nobody is left waiting on a lapse
+    return caught.value
+
+
+def test_acquire_whose_responses_stay_lost_gives_the_blob_lease_back(
+    azurite: Azurite, container: str
+) -> None:
+    failed_acquire(azurite, container, "lease:acquire", "lost")
 
 
 def test_failure_between_lease_and_token_releases_the_blob_lease(
     azurite: Azurite, container: str
 ) -> None:
-    store, wire = azurite.store(container, clock=FakeClock())
-    store.release(store.acquire("job", "a", TTL))
-    before = store.get("job")
-    wire.fail("put:metadata", "unsent", times=4)  # the token write never gets through
-    with pytest.raises(StoreUnavailable) as caught:
-        store.acquire("job", "b", TTL)
-    assert "released" in str(caught.value) and not caught.value.ambiguous
-    assert store.get("job") == before
-    assert lease_state(azurite, container, "job") == "available"
-    assert store.acquire("job", "c", TTL).holder == "c"
+    # the token write never gets through: nothing was written, a retry is safe
+    assert not failed_acquire(azurite, container, "put:metadata", "unsent").ambiguous
 
 
 def test_release_that_cannot_release_the_blob_lease_still_clears_the_holder(

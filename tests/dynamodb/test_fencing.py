@@ -8,9 +8,11 @@ import pytest
 
 from cloudlease.errors import LeaseLost
 from cloudlease.keeper import hold
+from cloudlease.lease import Lease
 from cloudlease.testing import FakeClock
 from cloudlease_dynamodb import DynamoDBStore, FencedWriteRefused, condition_check
 from tests.dynamodb.conftest import StoreMaker, create_table, new_table_name
+from tests.wire.scenarios import fake_clock
 
 
 @pytest.fixture
@@ -29,15 +31,24 @@ def read(store: DynamoDBStore, table: str) -> dict[str, Any] | None:
     return found
 
 
+def held_by_a(make_store: StoreMaker) -> tuple[DynamoDBStore, Lease]:
+    """Holder-a's 10 s lease of "job", on a store with no skew allowance, on a FakeClock."""
+    store = make_store(clock=FakeClock(), skew_allowance=0)
+    return store, store.acquire("job", "holder-a", 10)
+
+
+def take_over(store: DynamoDBStore) -> Lease:
+    """Holder-a pauses past its lease; holder-b takes over: holder-b's lease."""
+    fake_clock(store).advance(11)
+    return store.acquire("job", "holder-b", 10)
+
+
 def test_a_stale_holders_fenced_put_raises_lease_lost_and_writes_nothing(
     make_http_store: StoreMaker, sink: str
 ) -> None:
-    clock = FakeClock()
-    store = make_http_store(clock=clock, skew_allowance=0)
-    old = store.acquire("job", "holder-a", 10)
+    store, old = held_by_a(make_http_store)
     store.fenced_put(old, table=sink, item=item("from-a", old.token))
-    clock.advance(11)  # holder-a paused past its lease; holder-b takes over
-    new = store.acquire("job", "holder-b", 10)
+    new = take_over(store)
     with pytest.raises(LeaseLost) as caught:
         store.fenced_put(old, table=sink, item=item("late-a", old.token))
     assert "holder-b" in str(caught.value) and str(new.token) in str(caught.value)
@@ -71,13 +82,10 @@ def test_fenced_update_with_its_own_condition(make_http_store: StoreMaker, sink:
 def test_condition_check_in_the_users_own_transaction(
     make_http_store: StoreMaker, sink: str
 ) -> None:
-    clock = FakeClock()
-    store = make_http_store(clock=clock, skew_allowance=0)
-    old = store.acquire("job", "holder-a", 10)
+    store, old = held_by_a(make_http_store)
     write: Any = {"Put": {"TableName": sink, "Item": item("mine", old.token)}}
     store.client.transact_write_items(TransactItems=[condition_check(store, old), write])
-    clock.advance(11)
-    store.acquire("job", "holder-b", 10)
+    take_over(store)
     with pytest.raises(store.client.exceptions.TransactionCanceledException) as caught:
         store.client.transact_write_items(TransactItems=[store.condition_check(old), write])
     reasons: Any = caught.value.response["CancellationReasons"]

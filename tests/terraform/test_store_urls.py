@@ -28,74 +28,73 @@ def _url_only(module: str, workdir: Path) -> Path:
     return workdir
 
 
-def _store_url(tf: Terraform, variables: dict[str, str]) -> str:
+def _opened(module: str, url: str) -> tuple[str, str, str]:
+    """Where the provider's own parser says ``url`` leads: Firestore's project, collection and
+    database; Azure's account, container and prefix."""
+    if module == "firestore":
+        store = firestore_from_url(url)
+        return (store.project, store.collection, store.database)
+    location = parse_url(url)
+    return (location.account, location.container, location.prefix)
+
+
+EXISTING_ACCOUNT = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
+    "Microsoft.Storage/storageAccounts/existingacct"
+)
+
+
+@pytest.mark.parametrize(
+    ("module", "variables", "expected_url", "opened"),
+    [
+        pytest.param(
+            "firestore",
+            {"project": "my-project"},
+            "firestore://my-project/cloudlease_leases",
+            ("my-project", "cloudlease_leases", "(default)"),
+            id="firestore-default-database-and-collection",
+        ),
+        pytest.param(
+            "firestore",
+            {"project": "my-project", "database": "leases-db", "collection": "jobs"},
+            None,
+            ("my-project", "jobs", "leases-db"),
+            id="firestore-named-database-and-collection",
+        ),
+        pytest.param(
+            "azure_blob",
+            {"storage_account_create_enabled": "true", "storage_account_name": "myappleases"},
+            "azblob://myappleases/cloudlease",
+            ("myappleases", "cloudlease", "cloudlease/"),
+            id="azure-created-account-and-container",
+        ),
+        pytest.param(
+            "azure_blob",
+            {
+                "storage_account_id": EXISTING_ACCOUNT,
+                "container_name": "jobs-leases",
+                "prefix": "team-a/",
+            },
+            None,
+            ("existingacct", "jobs-leases", "team-a/"),
+            id="azure-existing-account-custom-prefix",
+        ),
+    ],
+)
+def test_the_output_url_opens_where_the_variables_say(
+    module: str,
+    variables: dict[str, str],
+    expected_url: str | None,
+    opened: tuple[str, str, str],
+    terraform: Callable[[str], Terraform],
+    tmp_path: Path,
+) -> None:
+    tf = terraform(str(_url_only(module, tmp_path / "url")))  # absolute: replaces the workspace
     tf.apply(variables)
     url: str = tf.outputs()["store_url"]
-    return url
-
-
-@pytest.fixture
-def firestore_urls(terraform: Callable[[str], Terraform], tmp_path: Path) -> Terraform:
-    workdir = _url_only("firestore", tmp_path / "firestore_url")
-    return terraform(str(workdir))  # absolute: replaces the workspace
-
-
-@pytest.fixture
-def azure_urls(terraform: Callable[[str], Terraform], tmp_path: Path) -> Terraform:
-    workdir = _url_only("azure_blob", tmp_path / "azure_url")
-    return terraform(str(workdir))  # absolute: replaces the workspace
-
-
-def test_firestore_default_url_opens_the_default_database_and_collection(
-    firestore_urls: Terraform,
-) -> None:
-    url = _store_url(firestore_urls, {"project": "my-project"})
-    assert url == "firestore://my-project/cloudlease_leases"
-    store = firestore_from_url(url)
-    assert (store.project, store.collection, store.database) == (
-        "my-project",
-        "cloudlease_leases",
-        "(default)",
-    )
-
-
-def test_firestore_url_carries_a_named_database_and_collection(firestore_urls: Terraform) -> None:
-    url = _store_url(
-        firestore_urls, {"project": "my-project", "database": "leases-db", "collection": "jobs"}
-    )
-    store = firestore_from_url(url)
-    assert (store.project, store.collection, store.database) == ("my-project", "jobs", "leases-db")
-
-
-def test_azure_url_names_the_created_account_and_container(azure_urls: Terraform) -> None:
-    url = _store_url(
-        azure_urls,
-        {"storage_account_create_enabled": "true", "storage_account_name": "myappleases"},
-    )
-    assert url == "azblob://myappleases/cloudlease"
-    location = parse_url(url)
-    assert (location.account, location.container, location.prefix) == (
-        "myappleases",
-        "cloudlease",
-        "cloudlease/",
-    )
-
-
-def test_azure_url_of_an_existing_account_carries_a_custom_prefix(azure_urls: Terraform) -> None:
-    account_id = (
-        "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg/providers/"
-        "Microsoft.Storage/storageAccounts/existingacct"
-    )
-    url = _store_url(
-        azure_urls,
-        {"storage_account_id": account_id, "container_name": "jobs-leases", "prefix": "team-a/"},
-    )
-    location = parse_url(url)
-    assert (location.account, location.container, location.prefix) == (
-        "existingacct",
-        "jobs-leases",
-        "team-a/",
-    )
+    if expected_url is not None:
+        assert url == expected_url
+    assert _opened(module, url) == opened
 
 
 @pytest.mark.parametrize(
