@@ -6,6 +6,8 @@ Fixtures live in ``conftest.py``; what a test calls directly lives here.
 from __future__ import annotations
 
 import json
+import random
+import signal
 import subprocess
 import sys
 import time
@@ -77,3 +79,32 @@ def only_record(status: subprocess.CompletedProcess[str]) -> dict[str, Any]:
     [record] = json.loads(status.stdout)
     assert isinstance(record, dict)
     return record
+
+
+def freeze_and_replace(
+    spawn: Callable[[], subprocess.Popen[bytes]],
+    count: int,
+    *,
+    until: float,
+    rng: random.Random,
+    longest_freeze: float,
+    wait: float,
+) -> int:
+    """Keep ``count`` processes from ``spawn()`` running until ``time.monotonic()`` reaches
+    ``until``: every few tenths of a second one is frozen whole (SIGSTOP, as a GC pause or a
+    frozen Lambda) for up to ``longest_freeze`` s, and any that ended or crashed is replaced.
+    Then waits up to ``wait`` s for each to end; returns how many freezes there were."""
+    workers = [spawn() for _ in range(count)]
+    freezes = 0
+    while time.monotonic() < until:
+        time.sleep(rng.uniform(0.2, 0.6))
+        victim = rng.choice(workers)
+        if victim.poll() is None:
+            victim.send_signal(signal.SIGSTOP)
+            time.sleep(rng.uniform(0.2, longest_freeze))
+            victim.send_signal(signal.SIGCONT)
+            freezes += 1
+        workers = [w if w.poll() is None else spawn() for w in workers]
+    for worker in workers:
+        worker.wait(wait)
+    return freezes

@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -18,6 +17,7 @@ from pathlib import Path
 
 from cloudlease.testing.sink import FencedSink, check_fencing
 from tests.contention import check_history
+from tests.helpers import freeze_and_replace
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = 8
@@ -55,19 +55,9 @@ def test_eight_processes_one_holder_at_a_time_and_fenced_tokens_increase(tmp_pat
             cwd=ROOT,
         )
 
-    workers = [spawn() for _ in range(PROCESSES)]
-    freezes = 0
-    while time.monotonic() - started < SECONDS:
-        time.sleep(rng.uniform(0.2, 0.6))
-        victim = rng.choice(workers)
-        if victim.poll() is None:  # freeze the whole process: a GC pause or a frozen Lambda
-            victim.send_signal(signal.SIGSTOP)
-            time.sleep(rng.uniform(0.2, 2 * TTL))
-            victim.send_signal(signal.SIGCONT)
-            freezes += 1
-        workers = [w if w.poll() is None else spawn() for w in workers]  # replace crashed
-    for worker in workers:
-        worker.wait(30)
+    freezes = freeze_and_replace(
+        spawn, PROCESSES, until=started + SECONDS, rng=rng, longest_freeze=2 * TTL, wait=30
+    )
 
     lines = [json.loads(line) for line in log_path.read_text().splitlines()]
     problems, tenures = check_history(lines)

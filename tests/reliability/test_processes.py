@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import time
@@ -27,6 +26,7 @@ from cloudlease.testing.history import Event, check_history, excerpt, tenures
 from cloudlease.testing.sink import FencedSink
 from cloudlease.urls import open_store
 from tests.emulators import ROOT
+from tests.helpers import freeze_and_replace
 from tests.reliability.process_contender import SkewedClock
 
 PROCESSES = 6
@@ -79,19 +79,9 @@ def test_processes_with_faults_freezes_and_crashes_never_split_the_lease(
             cwd=ROOT,
         )
 
-    workers = [spawn() for _ in range(PROCESSES)]
-    freezes = 0
-    while time.monotonic() - started < SECONDS:
-        time.sleep(rng.uniform(0.2, 0.6))
-        victim = rng.choice(workers)
-        if victim.poll() is None:  # a GC pause or a frozen Lambda: the whole process stops
-            victim.send_signal(signal.SIGSTOP)
-            time.sleep(rng.uniform(0.2, 2 * TTL))
-            victim.send_signal(signal.SIGCONT)
-            freezes += 1
-        workers = [w if w.poll() is None else spawn() for w in workers]
-    for worker in workers:
-        worker.wait(60)
+    freezes = freeze_and_replace(
+        spawn, PROCESSES, until=started + SECONDS, rng=rng, longest_freeze=2 * TTL, wait=60
+    )
 
     # Every contender has stopped or crashed: a fresh one must get the lease within the bound.
     probe_skew = round(rng.uniform(-half, half))
