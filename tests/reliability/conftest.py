@@ -7,6 +7,7 @@ runs on its own; each is started only if a test here asks for it.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -41,6 +42,12 @@ def histories(default: int) -> int:
     return int(os.environ.get("CLOUDLEASE_HISTORIES", default))
 
 
+def mixed(name: str, backend: Callable[[WireFaults | None], Any], wire: WireFaults) -> Mixed:
+    """``backend(None)`` (straight to the emulator), and ``backend(wire)`` for every
+    ``WIRE_EVERY[name]``-th history."""
+    return Mixed(backend(None), backend(wire), WIRE_EVERY[name])
+
+
 @pytest.fixture(scope="session")
 def backend_factory(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
@@ -70,22 +77,13 @@ def backend_factory(
         elif name == "firestore":
             emulator_ = request.getfixturevalue("emulator")
             collection = f"reliability_{os.getpid()}"
-            firestore_proxy = proxy(upstream_port(emulator_.host), http2=True)
-            wire = WireFaults(firestore_proxy, HTTP2)
-            backend = Mixed(
-                FirestoreBackend(PROJECT, collection),
-                FirestoreBackend(PROJECT, collection, wire),
-                WIRE_EVERY[name],
-            )
+            wire = WireFaults(proxy(upstream_port(emulator_.host), http2=True), HTTP2)
+            backend = mixed(name, lambda via: FirestoreBackend(PROJECT, collection, via), wire)
         elif name == "azure_blob":
             azurite_ = request.getfixturevalue("azurite")
             container = azurite_.new_container()
             wire = WireFaults(proxy(azurite_.port), HTTP1)
-            backend = Mixed(
-                AzureBlobBackend(azurite_, container),
-                AzureBlobBackend(azurite_, container, wire),
-                WIRE_EVERY[name],
-            )
+            backend = mixed(name, lambda via: AzureBlobBackend(azurite_, container, via), wire)
         elif name == "s3":
             from tests.s3.conftest import create_bucket as create_s3_bucket
 
