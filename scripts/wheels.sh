@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export UV_PYTHON_DOWNLOADS=never
-UV="${UV:-uv}"
+UV="${UV:-$(command -v uv || echo .tools/bin/uv)}"  # as scripts/test.sh finds it
 work="$PWD/.cache/wheels"
 rm -rf "$work"
 mkdir -p "$work/tests"
