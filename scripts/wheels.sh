@@ -17,6 +17,20 @@ echo "== uv build (every distribution)"
 ls "$work/dist"
 [ "$(ls "$work"/dist/*.whl | wc -l)" -eq 6 ] && [ "$(ls "$work"/dist/*.tar.gz | wc -l)" -eq 6 ]
 "$UV" run --no-sync twine check --strict "$work"/dist/*
+"$UV" run --no-sync python - "$work"/dist/* <<'PY'  # the license is in every artifact
+import sys, tarfile, zipfile
+for path in sys.argv[1:]:
+    if path.endswith(".whl"):
+        with zipfile.ZipFile(path) as wheel:
+            names = wheel.namelist()
+            meta = wheel.read(next(n for n in names if n.endswith(".dist-info/METADATA")))
+        assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names), path
+        assert b"\nLicense-Expression: Apache-2.0\n" in meta, path
+    else:
+        with tarfile.open(path) as sdist:
+            assert any(n.count("/") == 1 and n.endswith("/LICENSE") for n in sdist.getnames()), path
+print("LICENSE and License-Expression: Apache-2.0 in all", len(sys.argv) - 1, "artifacts")
+PY
 
 echo "== install the wheels into a fresh venv"
 "$UV" export --quiet --frozen --all-packages --all-extras --no-emit-workspace --no-hashes \
