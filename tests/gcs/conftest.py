@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from tests.emulators import ManagedProcess, free_port, port_open, unavailable
+from tests.wire.object_stores import ObjectStoreWire
 
 if TYPE_CHECKING:  # the SDK and the provider load when a fixture needs them, not at collection
     from cloudlease_gcs import GCSStore
@@ -114,3 +115,12 @@ def bucket(fake_gcs: str) -> str:
 def make_store(fake_gcs: str, bucket: str) -> StoreMaker:
     """``make(**options)`` -> a store on a bucket of its own (each store its own client)."""
     return maker(bucket)
+
+
+@pytest.fixture
+def objects(make_store: StoreMaker) -> ObjectStoreWire:
+    """The GCS store on fake-gcs-server, its requests counted by name: for the checks
+    every object store passes (``tests/wire/object_stores.py``)."""
+    from tests.gcs.wire import Wire
+
+    return ObjectStoreWire(make_store, Wire, read="download", write="upload")

@@ -16,22 +16,21 @@ from cloudlease.errors import (
     LeaseHeld,
     LeaseLost,
     StoreMisconfigured,
-    StoreUnavailable,
 )
 from cloudlease.testing import FakeClock
 from cloudlease.urls import open_store
 from cloudlease_gcs import IAM_ROLE, KIND, SCHEMA, GCSState, GCSStore, from_url
 from tests.gcs.conftest import PROJECT, StoreMaker, client, new_bucket_name
 from tests.gcs.wire import Wire
-from tests.wire.costs import assert_object_store_costs
+from tests.wire.object_stores import ObjectStoreWire
 
 A, B = "holder-a", "holder-b"
 
 
 def test_each_operation_is_one_conditional_upload_plus_a_read_only_where_unknown(
-    make_store: StoreMaker,
+    objects: ObjectStoreWire,
 ) -> None:
-    assert_object_store_costs(make_store, Wire, read="download", write="upload", state=GCSState)
+    objects.assert_costs(GCSState)
 
 
 def test_a_stale_generation_is_refused_and_the_acquire_decides_on_a_fresh_read(
@@ -67,15 +66,12 @@ def test_a_429_is_retried_with_backoff_and_never_reported_as_held(make_store: St
 
 
 def test_429_past_the_retry_budget_is_store_unavailable_and_writes_nothing(
-    make_store: StoreMaker,
+    objects: ObjectStoreWire,
 ) -> None:
-    store = make_store(clock=FakeClock(autoadvance=True), retry_budget=1.0)
-    wire = Wire(store.client)
-    wire.respond("upload", 429, "rateLimitExceeded", times=100)
-    with pytest.raises(StoreUnavailable, match="one write per second") as caught:
-        store.acquire("job", A, 10)
-    assert not isinstance(caught.value, LeaseHeld) and not caught.value.ambiguous
-    assert make_store().get("job") is None
+    error, _ = objects.throttled_past_the_budget(
+        lambda wire: wire.respond("upload", 429, "rateLimitExceeded", times=100), 1.0
+    )
+    assert "one write per second" in str(error)
 
 
 def test_the_ttl_minimum_follows_from_one_write_per_second(make_store: StoreMaker) -> None:
@@ -88,19 +84,9 @@ def test_the_ttl_minimum_follows_from_one_write_per_second(make_store: StoreMake
 
 @pytest.mark.parametrize("kind", ["timeout", "5xx"])
 def test_a_lost_upload_response_is_resolved_by_reading_back(
-    make_store: StoreMaker, kind: str
+    objects: ObjectStoreWire, kind: str
 ) -> None:
-    clock = FakeClock()
-    store = make_store(clock=clock)
-    wire = Wire(store.client)
-    wire.lose_response("upload", kind)
-    lease = store.acquire("job", A, 10)
-    assert wire.requests == Counter({"download": 2, "upload": 1})
-    assert store.get("job") == lease.record
-    wire.reset()
-    clock.advance(1)
-    store.renew(lease)  # the read-back taught the grant its generation
-    assert wire.requests == Counter({"upload": 1})
+    objects.assert_a_lost_write_is_read_back(kind)
 
 
 def test_the_object_is_plain_json_that_names_the_holder(

@@ -16,6 +16,7 @@ from tests.dynamodb.conftest import (  # noqa: F401
     moto_endpoint,
     session,
 )
+from tests.wire.object_stores import ObjectStoreWire
 
 if TYPE_CHECKING:  # the provider loads when a fixture needs it, not at collection
     from cloudlease_s3 import S3Store
@@ -86,3 +87,12 @@ def make_locked_store(request: pytest.FixtureRequest) -> StoreMaker:
     """The same on moto behind one lock: for tests where requests race."""
     locked: str = request.getfixturevalue("locked_endpoint")
     return maker(locked, create_bucket(locked))
+
+
+@pytest.fixture
+def objects(make_http_store: StoreMaker) -> ObjectStoreWire:
+    """The S3 store on the threaded moto server, its requests counted by name: for the checks
+    every object store passes (``tests/wire/object_stores.py``)."""
+    from tests.s3.wire import Wire
+
+    return ObjectStoreWire(make_http_store, Wire, read="GetObject", write="PutObject")

@@ -9,23 +9,21 @@ from collections import Counter
 
 import pytest
 
-from cloudlease.errors import LeaseHeld, LeaseLost, StoreUnavailable
+from cloudlease.errors import LeaseHeld, LeaseLost
 from cloudlease.lease import Lease
 from cloudlease.testing import FakeClock
 from cloudlease_s3 import KIND, SCHEMA, S3State, S3Store
 from tests.s3.conftest import StoreMaker
 from tests.s3.wire import Wire
-from tests.wire.costs import assert_object_store_costs
+from tests.wire.object_stores import ObjectStoreWire
 
 A, B = "holder-a", "holder-b"
 
 
 def test_each_operation_is_one_conditional_put_plus_a_read_only_where_the_etag_is_unknown(
-    make_http_store: StoreMaker,
+    objects: ObjectStoreWire,
 ) -> None:
-    other = assert_object_store_costs(
-        make_http_store, Wire, read="GetObject", write="PutObject", state=S3State
-    )
+    other = objects.assert_costs(S3State)
     assert other.capabilities.round_trips["acquire"] == 2
     assert other.capabilities.round_trips["acquire_known"] == 1
 
@@ -82,17 +80,13 @@ def test_a_409_conflict_is_retried_and_never_reported_as_held(make_http_store: S
 
 
 def test_conflicts_past_the_retry_budget_raise_store_unavailable_and_write_nothing(
-    make_http_store: StoreMaker,
+    objects: ObjectStoreWire,
 ) -> None:
-    store = make_http_store(clock=FakeClock(autoadvance=True), retry_budget=0.5)
-    wire = Wire(store.client)
-    wire.respond("PutObject", "ConditionalRequestConflict", 409, times=100)
-    with pytest.raises(StoreUnavailable) as caught:
-        store.acquire("job", A, 10)
-    assert not isinstance(caught.value, LeaseHeld) and not caught.value.ambiguous
-    assert "nothing was written" in str(caught.value)
+    error, wire = objects.throttled_past_the_budget(
+        lambda wire: wire.respond("PutObject", "ConditionalRequestConflict", 409, times=100), 0.5
+    )
+    assert "nothing was written" in str(error)
     assert 2 <= wire.requests["PutObject"] < 100  # backed off on the clock, then gave up
-    assert make_http_store().get("job") is None
 
 
 def test_slow_down_is_retried_with_backoff_on_the_stores_clock(
@@ -110,20 +104,9 @@ def test_slow_down_is_retried_with_backoff_on_the_stores_clock(
 
 @pytest.mark.parametrize("kind", ["timeout", "reset", "5xx"])
 def test_a_lost_put_response_is_resolved_by_reading_back(
-    make_http_store: StoreMaker, kind: str
+    objects: ObjectStoreWire, kind: str
 ) -> None:
-    clock = FakeClock()
-    store = make_http_store(clock=clock)
-    wire = Wire(store.client)
-    wire.lose_response("PutObject", kind)
-    lease = store.acquire("job", A, 10)
-    assert wire.requests == Counter({"GetObject": 2, "PutObject": 1})  # read, write, read back
-    assert store.get("job") == lease.record
-    # The read-back taught the grant its ETag: the next renewal is one PUT.
-    wire.reset()
-    clock.advance(1)
-    store.renew(lease)
-    assert wire.requests == Counter({"PutObject": 1})
+    objects.assert_a_lost_write_is_read_back(kind)
 
 
 def test_the_object_is_plain_json_that_names_the_holder(
