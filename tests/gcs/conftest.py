@@ -118,9 +118,13 @@ def make_store(fake_gcs: str, bucket: str) -> StoreMaker:
 
 
 @pytest.fixture
-def objects(make_store: StoreMaker) -> ObjectStoreWire:
+def objects(make_store: StoreMaker, bucket: str) -> ObjectStoreWire:
     """The GCS store on fake-gcs-server, its requests counted by name: for the checks
     every object store passes (``tests/wire/object_stores.py``)."""
     from tests.gcs.wire import Wire
 
-    return ObjectStoreWire(make_store, Wire, read="download", write="upload")
+    def read_object(key: str) -> tuple[str, bytes]:
+        blob = client().bucket(bucket).get_blob(key)
+        return blob.content_type, blob.download_as_bytes()
+
+    return ObjectStoreWire(make_store, Wire, "download", "upload", read_object)

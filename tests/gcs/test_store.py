@@ -4,7 +4,6 @@ adapter on the client's session)."""
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 
 import pytest
@@ -89,15 +88,8 @@ def test_a_lost_upload_response_is_resolved_by_reading_back(
     objects.assert_a_lost_write_is_read_back(kind)
 
 
-def test_the_object_is_plain_json_that_names_the_holder(
-    make_store: StoreMaker, bucket: str
-) -> None:
-    store = make_store(clock=FakeClock())
-    lease = store.acquire("job", A, 10, {"host": "a"})
-    blob = client().bucket(bucket).get_blob("leases/job")
-    assert blob.content_type == "application/json"
-    document = json.loads(blob.download_as_bytes())
-    assert (document["kind"], document["schema"]) == (KIND, SCHEMA)
+def test_the_object_is_plain_json_that_names_the_holder(objects: ObjectStoreWire) -> None:
+    lease, document = objects.stored_document(KIND, SCHEMA)
     assert document["record"]["holder"] == A and document["record"]["token"] == lease.token
 
 

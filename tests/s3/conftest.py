@@ -90,9 +90,13 @@ def make_locked_store(request: pytest.FixtureRequest) -> StoreMaker:
 
 
 @pytest.fixture
-def objects(make_http_store: StoreMaker) -> ObjectStoreWire:
+def objects(make_http_store: StoreMaker, endpoint: str, bucket: str) -> ObjectStoreWire:
     """The S3 store on the threaded moto server, its requests counted by name: for the checks
     every object store passes (``tests/wire/object_stores.py``)."""
     from tests.s3.wire import Wire
 
-    return ObjectStoreWire(make_http_store, Wire, read="GetObject", write="PutObject")
+    def read_object(key: str) -> tuple[str, bytes]:
+        found = client(endpoint).get_object(Bucket=bucket, Key=key)
+        return found["ContentType"], found["Body"].read()
+
+    return ObjectStoreWire(make_http_store, Wire, "GetObject", "PutObject", read_object)

@@ -3,7 +3,6 @@ responses and racing writers, on moto over HTTP (faults injected at botocore's t
 
 from __future__ import annotations
 
-import json
 import threading
 from collections import Counter
 
@@ -109,15 +108,8 @@ def test_a_lost_put_response_is_resolved_by_reading_back(
     objects.assert_a_lost_write_is_read_back(kind)
 
 
-def test_the_object_is_plain_json_that_names_the_holder(
-    make_http_store: StoreMaker, bucket: str
-) -> None:
-    store = make_http_store(clock=FakeClock())
-    lease = store.acquire("job", A, 10, {"host": "a"})
-    body = store.client.get_object(Bucket=bucket, Key="leases/job")
-    assert body["ContentType"] == "application/json"
-    document = json.loads(body["Body"].read())
-    assert (document["kind"], document["schema"]) == (KIND, SCHEMA)
+def test_the_object_is_plain_json_that_names_the_holder(objects: ObjectStoreWire) -> None:
+    lease, document = objects.stored_document(KIND, SCHEMA)
     assert document["record"] == {**lease.record.__dict__, "metadata": {"host": "a"}}
 
 

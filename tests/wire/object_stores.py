@@ -7,6 +7,7 @@ lost write by reading back, and gives up on a throttled write without writing an
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,12 +32,14 @@ class Counted(Protocol):
 @dataclass(frozen=True)
 class ObjectStoreWire:
     """An object store's maker (``make_store(clock=..., **options)``), its wire hook
-    (``wire(client)`` counts that client's requests) and the names of its read and its write."""
+    (``wire(client)`` counts that client's requests), the names of its read and its write, and
+    ``read_object(key)``: the content type and the bytes of an object, read past the store."""
 
     make_store: Callable[..., Any]
     wire: Callable[[Any], Counted]
     read: str
     write: str
+    read_object: Callable[[str], tuple[str, bytes]]
 
     def opened(self, clock: FakeClock, **options: Any) -> tuple[Any, Counted]:
         """A store on ``clock`` and the hook that counts its requests."""
@@ -63,6 +66,17 @@ class ObjectStoreWire:
             rival.acquire("job", "holder-b", 10)  # refused on its read alone
         assert rival_counted.requests == Counter({self.read: 1})
         return rival
+
+    def stored_document(self, kind: str, schema: int) -> tuple[Any, dict[str, Any]]:
+        """Acquire "job" (metadata ``{"host": "a"}``): its object is plain JSON, of ``kind``
+        and ``schema``. Returns the lease and the document."""
+        store = self.make_store(clock=FakeClock())
+        lease = store.acquire("job", "holder-a", 10, {"host": "a"})
+        content_type, body = self.read_object("leases/job")
+        assert content_type == "application/json"
+        document: dict[str, Any] = json.loads(body)
+        assert (document["kind"], document["schema"]) == (kind, schema)
+        return lease, document
 
     def assert_a_lost_write_is_read_back(self, kind: str) -> None:
         """The reply to an acquire's write is lost (``kind``; the write applied): one read back
