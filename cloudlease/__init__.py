@@ -41,6 +41,11 @@ _LAZY = {
     "Fence": "cloudlease.lease",
     "LeaderElector": "cloudlease.elector",
     "open_store": "cloudlease.urls",
+    "open_async_store": "cloudlease.urls",
+    "AsyncLeaseStore": "cloudlease.async_store",
+    "AsyncBaseStore": "cloudlease.async_store",
+    "AsyncTenure": "cloudlease.async_tenure",
+    "AsyncLeaderElector": "cloudlease.async_elector",
     "installed_schemes": "cloudlease.urls",
     "single_runner": "cloudlease.runner",
     "current_lease": "cloudlease.runner",
@@ -49,6 +54,9 @@ _LAZY = {
 }
 
 if TYPE_CHECKING:
+    from cloudlease.async_elector import AsyncLeaderElector
+    from cloudlease.async_store import AsyncBaseStore, AsyncLeaseStore
+    from cloudlease.async_tenure import AsyncTenure
     from cloudlease.clock import Clock, SystemClock
     from cloudlease.elector import LeaderElector
     from cloudlease.keeper import hold
@@ -57,7 +65,7 @@ if TYPE_CHECKING:
     from cloudlease.store import BaseStore, Capabilities, LeaseStore, default_holder_id
     from cloudlease.tenure import FOREVER, HeldLease, Tenure, TimingPolicy, release_on_sigterm
     from cloudlease.ticks import ResultNotShared, every
-    from cloudlease.urls import installed_schemes, open_store
+    from cloudlease.urls import installed_schemes, open_async_store, open_store
 
 
 def __getattr__(name: str) -> Any:
@@ -75,6 +83,10 @@ def __dir__() -> list[str]:
 
 __all__ = [
     "FOREVER",
+    "AsyncBaseStore",
+    "AsyncLeaderElector",
+    "AsyncLeaseStore",
+    "AsyncTenure",
     "BaseStore",
     "Capabilities",
     "Clock",
@@ -102,6 +114,7 @@ __all__ = [
     "every",
     "hold",
     "installed_schemes",
+    "open_async_store",
     "open_store",
     "release_on_sigterm",
     "single_runner",

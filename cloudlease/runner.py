@@ -34,10 +34,12 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, TypedDict, TypeVar, overload
 
+from cloudlease import _flows
+from cloudlease._flows import Flow, Step, run, run_async
 from cloudlease._validation import Duration, check_name, to_seconds
 from cloudlease.errors import ConfigError, LeaseHeld, LeaseLost, RunSkipped
 from cloudlease.records import LeaseRecord
-from cloudlease.store import LeaseStore, default_holder_id
+from cloudlease.store import LeaseStore, default_holder_id, is_async
 from cloudlease.tenure import RENEWAL_MODES, HeldLease, Tenure, TimingPolicy
 from cloudlease.ticks import (
     Every,
@@ -53,6 +55,8 @@ from cloudlease.ticks import (
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from cloudlease.async_store import AsyncLeaseStore
 
 log = logging.getLogger("cloudlease")
 
@@ -91,7 +95,7 @@ def default_name(func: Callable[..., Any]) -> str:
 class Guard:
     """Everything ``single_runner`` was configured with, checked once."""
 
-    store: LeaseStore | str | None
+    store: LeaseStore | AsyncLeaseStore | str | None
     name: str | None
     ttl: float
     wait: float | None
@@ -106,21 +110,25 @@ class Guard:
     share_result: bool = False
     overlap: str = "allow"
     overlap_wait: float = 60.0
-    opened: list[LeaseStore] = field(default_factory=list, compare=False, repr=False)
+    opened: dict[bool, Any] = field(default_factory=dict, compare=False, repr=False)
 
-    def resolve_store(self) -> LeaseStore:
-        """The store object; a URL (or $CLOUDLEASE_STORE) is opened once, on first use."""
+    def resolve_store(self, async_side: bool = False) -> Any:
+        """The store object; a URL (or $CLOUDLEASE_STORE) is opened once per side, on first
+        use: its async side (``open_async_store``) for an ``async def``."""
         if self.store is not None and not isinstance(self.store, str):
             return self.store
         with _OPENING:
-            if not self.opened:
-                from cloudlease.urls import open_store
+            if async_side not in self.opened:
+                from cloudlease.urls import open_async_store, open_store
 
-                self.opened.append(open_store(self.store))
-            return self.opened[0]
+                opener = open_async_store if async_side else open_store
+                self.opened[async_side] = opener(self.store)
+            return self.opened[async_side]
 
 
 _OPENING = threading.Lock()
+#: A runner flow's step that stops a tenure's renewer (a thread joined, or a task awaited).
+STOP_RENEWING = "stop_renewing"
 
 
 @dataclass(frozen=True)
@@ -160,10 +168,11 @@ class Call:
 class Runner:
     """Runs one call under its lease: acquire, renew, run, then release or mark the tick done.
 
-    The steps are shared by the sync and async paths; the lease's life is a ``Tenure``.
+    The steps are flows (``cloudlease._flows``) shared by the sync and async paths; the
+    lease's life is a ``Tenure`` (``AsyncTenure`` on an async store).
     """
 
-    def __init__(self, guard: Guard, store: LeaseStore, call: Call) -> None:
+    def __init__(self, guard: Guard, store: Any, call: Call) -> None:
         self.guard, self.store, self.call = guard, store, call
         metadata = dict(guard.metadata or {})
         metadata.update(call.metadata or {})
@@ -177,8 +186,13 @@ class Runner:
         policy = TimingPolicy.for_store(
             store, lease=call.name, ttl=guard.ttl, max_duration=call.max_duration
         )
+        self.side: type[Any] = Tenure
+        if is_async(store):
+            from cloudlease.async_tenure import AsyncTenure  # only async users load asyncio
+
+            self.side = AsyncTenure
         self.metadata = metadata
-        self.tenure = Tenure(
+        self.tenure: Any = self.side(
             store,
             call.name,
             policy=policy,
@@ -191,7 +205,7 @@ class Runner:
         self.skip: Skip | None = None
         self._context: contextvars.Token[HeldLease | None] | None = None
 
-    def _job_tenure(self, tick_policy: TimingPolicy) -> Tenure | None:
+    def _job_tenure(self, tick_policy: TimingPolicy) -> Any:
         """With ``overlap`` "skip"/"wait": the job's own lease, held for the whole run so that
         no two ticks' runs overlap. A loss of either lease ends the other."""
         if self.guard.overlap == "allow":
@@ -200,7 +214,7 @@ class Runner:
             self.store, lease=self.call.job, ttl=self.guard.ttl, max_duration=self.call.max_duration
         )
         tick = self.tenure
-        job = Tenure(
+        job = self.side(
             self.store,
             self.call.job,
             policy=policy,
@@ -216,25 +230,26 @@ class Runner:
     @property
     def held(self) -> HeldLease:
         """The lease the function sees: the job's under ``overlap``, else the call's."""
-        return self.job_tenure or self.tenure
+        held: HeldLease = self.job_tenure or self.tenure
+        return held
 
-    def acquire(self) -> bool:
+    def acquire(self) -> Flow[bool]:
         """True when this call holds the lease; False when it is skipped (or RunSkipped)."""
         now_ms = self.store.clock.wall_ms
         if self.call.tick is not None and self._reads_before_acquire():
-            record = self.store.get(self.call.name)
+            record = yield _flows.Call("get", (self.call.name,))
             if record is not None and is_done(record, now_ms()):
                 self._skip("done", record)
                 return False
         try:
-            self.tenure.acquire(give_up_if=lambda record: is_done(record, now_ms()))
+            yield from self.tenure._acquire_flow(lambda record: is_done(record, now_ms()))
         except LeaseHeld as exc:
             reason = "done" if exc.record and is_done(exc.record, now_ms()) else "held"
             self._skip(reason, exc.record)
             return False
-        return self._acquire_job_lease()
+        return (yield from self._acquire_job_lease())
 
-    def _acquire_job_lease(self) -> bool:
+    def _acquire_job_lease(self) -> Flow[bool]:
         """Under ``overlap``: take the job's lease too (waiting up to ``overlap_wait`` with
         "wait"), renewing the tick's meanwhile. Refused: the tick is let go (not done), and
         the call skipped with reason "overlap"."""
@@ -243,9 +258,9 @@ class Runner:
             return True
         self._start_renewing(self.tenure)  # the tick stays ours while we wait for the job
         try:
-            job.acquire()
+            yield from job._acquire_flow(None)
             if not self.tenure.is_valid():
-                job.release()
+                yield from job._release_flow("released", False)
                 raise LeaseLost(
                     "the tick's lease was lost while waiting for the job's previous run "
                     f"({self.tenure.reason}); nothing ran",
@@ -253,19 +268,19 @@ class Runner:
                     store=self.store.url,
                 )
         except LeaseHeld as exc:
-            self._let_tick_go()
+            yield from self._let_tick_go()
             self._skip("overlap", exc.record)
             return False
         except BaseException:
-            self._let_tick_go()
+            yield from self._let_tick_go()
             raise
         return True
 
-    def _let_tick_go(self) -> None:
-        self.tenure.stop_renewing()
-        self.tenure.release()
+    def _let_tick_go(self) -> Flow[None]:
+        yield _flows.Call(STOP_RENEWING, (self.tenure,))
+        yield from self.tenure._release_flow("released", False)
 
-    def _start_renewing(self, tenure: Tenure) -> None:
+    def _start_renewing(self, tenure: Any) -> None:
         if self.guard.renewal == "background":
             tenure.start_renewing()
 
@@ -284,26 +299,26 @@ class Runner:
             _current.reset(self._context)
             self._context = None
 
-    def settle(self, succeeded: bool, result: Any = None) -> None:
+    def settle(self, succeeded: bool, result: Any = None) -> Flow[None]:
         """Stop renewing; mark the tick done (after a success, with its ``result`` when
         shared) or release; raise LeaseLost if the lease was lost while a successful call ran,
         ResultNotShared (after marking the tick done) if the result could not be stored. The
         job's lease (``overlap``) is let go last."""
         job = self.job_tenure
         if job is None:
-            self._settle_tick(succeeded, result)
+            yield from self._settle_tick(succeeded, result)
             return
-        job.stop_renewing()
+        yield _flows.Call(STOP_RENEWING, (job,))
         try:
-            self._settle_tick(succeeded, result)
+            yield from self._settle_tick(succeeded, result)
         finally:
-            job.release()
+            yield from job._release_flow("released", False)
 
-    def _settle_tick(self, succeeded: bool, result: Any) -> None:
+    def _settle_tick(self, succeeded: bool, result: Any) -> Flow[None]:
         tenure = self.tenure
-        tenure.stop_renewing()
+        yield _flows.Call(STOP_RENEWING, (tenure,))
         if not succeeded:
-            tenure.release()
+            yield from tenure._release_flow("released", False)
             return
         if tenure.lost.is_set():
             raise LeaseLost(
@@ -313,7 +328,7 @@ class Runner:
                 store=self.store.url,
             )
         if self.call.tick is None:
-            tenure.release()
+            yield from tenure._release_flow("released", False)
             return
         done = done_metadata(
             self.metadata,
@@ -324,9 +339,21 @@ class Runner:
         problem = None
         if self.guard.share_result:
             done, problem = with_result(done, result, lease=self.call.name, store=self.store.url)
-        tenure.mark_done(done, self.guard.remember)
+        yield from tenure._mark_done_flow(done, self.guard.remember)
         if problem is not None:
             raise problem
+
+    def perform(self, step: Step) -> Any:
+        """Do one step of a flow from sync code."""
+        if isinstance(step, _flows.Call) and step.method == STOP_RENEWING:
+            return step.args[0].stop_renewing()
+        return self.tenure._perform(step)
+
+    async def perform_async(self, step: Step) -> Any:
+        """Do one step of a flow from a coroutine."""
+        if isinstance(step, _flows.Call) and step.method == STOP_RENEWING:
+            return await step.args[0].stop_renewing()
+        return await self.tenure._perform(step)
 
     def _reads_before_acquire(self) -> bool:
         caps = self.store.capabilities
@@ -382,44 +409,63 @@ def _tick_of(guard: Guard, store: LeaseStore, args: Any, kwargs: Any, job: str) 
 def run_guarded(guard: Guard, func: Callable[..., Any], args: Any, kwargs: Any, call: Call) -> Any:
     """Run ``func(*args, **kwargs)`` under the lease ``call`` describes (sync path)."""
     runner = Runner(guard, guard.resolve_store(), call)
-    if not runner.acquire():
+    if not run(runner.acquire(), runner.perform):
         return runner.skipped()
     try:
         result = func(*args, **runner.enter(kwargs))
     except BaseException:
         runner.leave()
-        runner.settle(succeeded=False)
+        run(runner.settle(succeeded=False), runner.perform)
         raise
     runner.leave()
-    runner.settle(succeeded=True, result=result)
+    run(runner.settle(succeeded=True, result=result), runner.perform)
     return result
 
 
 async def run_guarded_async(
     guard: Guard, func: Callable[..., Any], args: Any, kwargs: Any, call: Call
 ) -> Any:
-    """The async path: store requests run in a worker thread, the event loop stays free."""
+    """The async path. On an async store (a URL opens its async side) the same runner flows
+    are awaited natively; a sync store object is still served, its requests on a worker
+    thread (``asyncio.to_thread``), so the event loop stays free."""
+    store = guard.resolve_store(async_side=True)
+    runner = Runner(guard, store, call)
+    if is_async(store):
+        return await _run_on_loop(runner, func, args, kwargs)
     import asyncio  # here, not at import: sync users never pay for it
 
-    store = await asyncio.to_thread(guard.resolve_store)
-    runner = Runner(guard, store, call)
-    if not await asyncio.to_thread(runner.acquire):
+    if not await asyncio.to_thread(run, runner.acquire(), runner.perform):
         return runner.skipped()
     try:
         result = await func(*args, **runner.enter(kwargs))
     except BaseException:
         runner.leave()
-        await asyncio.to_thread(runner.settle, False)
+        await asyncio.to_thread(run, runner.settle(succeeded=False), runner.perform)
         raise
     runner.leave()
-    await asyncio.to_thread(runner.settle, True, result)
+    await asyncio.to_thread(run, runner.settle(succeeded=True, result=result), runner.perform)
+    return result
+
+
+async def _run_on_loop(runner: Runner, func: Callable[..., Any], args: Any, kwargs: Any) -> Any:
+    """``func`` under an async store's lease: every request awaited, renewals in a task."""
+    perform = runner.perform_async
+    if not await run_async(runner.acquire(), perform):
+        return runner.skipped()
+    succeeded, result = False, None
+    try:
+        result = await func(*args, **runner.enter(kwargs))
+        succeeded = True
+    finally:  # on an error or a cancellation too: release (or mark done), then go on raising
+        runner.leave()
+        await run_async(runner.settle(succeeded, result), perform)
     return result
 
 
 class GuardOptions(TypedDict, total=False):
     """The options every guarding decorator takes (``single_runner`` documents each)."""
 
-    store: LeaseStore | str | None
+    store: LeaseStore | AsyncLeaseStore | str | None
     name: str | None
     ttl: Duration
     wait: Duration | None
@@ -443,7 +489,7 @@ class RunnerOptions(GuardOptions, total=False):
 
 def make_guard(
     *,
-    store: LeaseStore | str | None = None,
+    store: LeaseStore | AsyncLeaseStore | str | None = None,
     name: str | None = None,
     ttl: Duration = 60.0,
     wait: Duration | None = None,
@@ -585,16 +631,23 @@ def guard_function(
     """Wrap ``target``; ``call_for(args, kwargs)`` may supply the per-call lease details."""
     job = guard.name or default_name(target)
 
-    def plan(args: Any, kwargs: Any) -> Call:
+    def plan(args: Any, kwargs: Any, async_side: bool = False) -> Call:
         call = call_for(args, kwargs) if call_for else Call(job)
         call.job = call.job or call.name
         if call.tick is None and guard.tick is not None:
-            store = guard.resolve_store()
+            store = guard.resolve_store(async_side)
             call.tick = _tick_of(guard, store, args, kwargs, call.job)
         if call.tick is not None:
             call.name = check_name(f"{call.job}:{call.tick}")
         return call
 
+    if not inspect.iscoroutinefunction(target) and is_async(guard.store):
+        raise ConfigError(
+            f"{target.__qualname__} is a plain function but its store is the async side: "
+            "decorate an 'async def', or open the sync side with cloudlease.open_store(url)",
+            lease=job,
+            store=getattr(guard.store, "url", None),
+        )
     if inspect.iscoroutinefunction(target):
 
         @functools.wraps(target)
@@ -602,7 +655,7 @@ def guard_function(
             if disabled():
                 with unguarded(guard, job, kwargs) as local_kwargs:
                     return await target(*args, **local_kwargs)
-            return await run_guarded_async(guard, target, args, kwargs, plan(args, kwargs))
+            return await run_guarded_async(guard, target, args, kwargs, plan(args, kwargs, True))
 
         return async_wrapper  # type: ignore[return-value]
 

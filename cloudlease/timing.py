@@ -17,7 +17,7 @@ from cloudlease._validation import Duration, to_seconds
 from cloudlease.errors import ConfigError
 from cloudlease.lease import Lease
 from cloudlease.records import LeaseRecord
-from cloudlease.store import LeaseStore
+from cloudlease.store import StoreSettings
 
 log = logging.getLogger("cloudlease")
 
@@ -61,7 +61,7 @@ class TimingPolicy:
     @classmethod
     def for_store(
         cls,
-        store: LeaseStore,
+        store: StoreSettings,
         *,
         lease: str,
         ttl: Duration,

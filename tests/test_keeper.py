@@ -168,7 +168,7 @@ def test_hold_gives_up_waiting_after_wait_seconds(store: FaultyStore, clock: Fak
 def test_bad_timing_is_refused_before_any_request(
     store: FaultyStore, options: dict[str, float], message: str
 ) -> None:
-    with pytest.raises(ConfigError, match=message), hold(store, "job", **options):  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match=message), hold(store, "job", **options):  # type: ignore[call-overload]
         pytest.fail("the block must not run")
     assert sum(store.requests.values()) == 0
 

@@ -72,8 +72,30 @@ class FakeClock:
                 del self._deadlines[waiter]
             return event.is_set()
 
+    async def sleep(self, seconds: float) -> None:
+        """``wait()`` for coroutines (``cloudlease.async_tenure.sleep`` uses it): return once
+        fake time is ``seconds`` further on, polling on the loop so other tasks run meanwhile.
+        With ``autoadvance`` time moves at once (keep it off while a renewal task runs)."""
+        import asyncio  # only async tests pay for it
+
+        with self._cond:
+            target = self._elapsed + max(0.0, seconds)
+            if self.autoadvance:
+                self._elapsed = max(self._elapsed, target)
+                self._cond.notify_all()
+            sleeper = self._next_waiter
+            self._next_waiter += 1
+            self._deadlines[sleeper] = target
+        try:
+            while self.monotonic() - self._mono0 < target:
+                await asyncio.sleep(_POLL)
+            await asyncio.sleep(0)
+        finally:
+            with self._cond:
+                del self._deadlines[sleeper]
+
     def sleepers(self) -> int:
-        """How many threads are blocked in ``wait()`` with a deadline still ahead."""
+        """How many threads (or tasks) wait on this clock with a deadline still ahead."""
         with self._cond:
             return sum(1 for d in self._deadlines.values() if d > self._elapsed)
 
