@@ -113,3 +113,11 @@ def test_readme_has_an_install_line_for_each_extra_and_the_quickstart_as_it_was(
     extras = set(pyproject(ROOT)["project"]["optional-dependencies"]) - {"all"}
     assert set(re.findall(r'^pip install "cloudlease\[(\w+)\]"', readme, re.M)) == extras
     assert "```sh\npython3 -m cloudlease demo\n./scripts/test.sh\n```" in readme
+
+
+@pytest.mark.parametrize("where", PROVIDERS, ids=lambda path: path.name)
+def test_each_provider_readme_has_the_install_line_of_its_extra(where: Path) -> None:
+    name = pyproject(where)["project"]["name"]
+    extras = pyproject(ROOT)["project"]["optional-dependencies"]
+    extra = next(key for key, value in extras.items() if value == [name])
+    assert f'pip install "cloudlease[{extra}]"' in (where / "README.md").read_text()
