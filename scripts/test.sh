@@ -25,8 +25,6 @@ echo "== ruff"
 "$UV" run --no-sync ruff format --check .
 echo "== mypy --strict"
 "$UV" run --no-sync mypy
-echo "== docs: mkdocs build --strict"
-NO_MKDOCS_2_WARNING=1 "$UV" run --no-sync mkdocs build --strict --quiet
 UV="$UV" bash scripts/wheels.sh
 UV="$UV" bash scripts/pythons.sh
 echo "== pytest"
