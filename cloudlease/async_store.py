@@ -18,7 +18,7 @@ from cloudlease._flows import Call, Step, run_async
 from cloudlease._validation import Duration
 from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.records import AcquireRequest
-from cloudlease.store import BaseStore, StoreCore, StoreSettings
+from cloudlease.store import BaseStore, StoreCore, StoreSettings, Wrapper
 
 T = TypeVar("T")
 
@@ -126,7 +126,7 @@ class AsyncBaseStore(StoreCore):
     async def _force_release(self, name: str, now_ms: int) -> LeaseRecord | None: ...
 
 
-class SyncBackedStore(AsyncBaseStore):
+class SyncBackedStore(Wrapper, AsyncBaseStore):
     """The async side of a sync store whose primitives are cheap or local.
 
     ``hop=False`` runs them inline on the event loop (memory: a dict behind a lock, no I/O);
@@ -134,18 +134,11 @@ class SyncBackedStore(AsyncBaseStore):
     file I/O), so the loop never waits on a busy file. Either way no thread is held per lease.
     """
 
-    def __init__(self, sync: BaseStore, *, hop: bool) -> None:
-        super().__init__(
-            clock=sync.clock, skew_allowance=sync.skew_allowance, safety_margin=sync.safety_margin
-        )
-        self.sync = sync
-        self.hop = hop
-        self.capabilities = sync.capabilities
-        self.clock_offset = sync.clock_offset
+    inner: BaseStore
 
-    @property
-    def url(self) -> str:
-        return self.sync.url
+    def __init__(self, inner: BaseStore, *, hop: bool) -> None:
+        super().__init__(inner)
+        self.hop = hop
 
     async def _on_store(self, primitive: Callable[..., T], *args: Any) -> T:
         if not self.hop:
@@ -155,31 +148,31 @@ class SyncBackedStore(AsyncBaseStore):
         return await asyncio.to_thread(primitive, *args)
 
     async def _acquire(self, request: AcquireRequest) -> tuple[LeaseRecord, Any]:
-        return await self._on_store(self.sync._acquire, request)
+        return await self._on_store(self.inner._acquire, request)
 
     async def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
-        return await self._on_store(self.sync._renew, lease, now_ms, ttl_ms)
+        return await self._on_store(self.inner._renew, lease, now_ms, ttl_ms)
 
     async def _release(self, lease: Lease, now_ms: int) -> bool:
-        return await self._on_store(self.sync._release, lease, now_ms)
+        return await self._on_store(self.inner._release, lease, now_ms)
 
     async def _get(self, name: str) -> LeaseRecord | None:
-        return await self._on_store(self.sync._get, name)
+        return await self._on_store(self.inner._get, name)
 
     async def _list(self) -> list[LeaseRecord]:
-        return await self._on_store(self.sync._list)
+        return await self._on_store(self.inner._list)
 
     async def _force_release(self, name: str, now_ms: int) -> LeaseRecord | None:
-        return await self._on_store(self.sync._force_release, name, now_ms)
+        return await self._on_store(self.inner._force_release, name, now_ms)
 
     def _state_after_ambiguous(self, previous_state: Any, record: LeaseRecord) -> Any:
-        return self.sync._state_after_ambiguous(previous_state, record)
+        return self.inner._state_after_ambiguous(previous_state, record)
 
     async def delete_record(self, name: str) -> None:
-        await self._on_store(self.sync.delete_record, name)
+        await self._on_store(self.inner.delete_record, name)
 
     async def init(self) -> None:
-        await self._on_store(self.sync.init)
+        await self._on_store(self.inner.init)
 
     async def close(self) -> None:
-        await self._on_store(self.sync.close)
+        await self._on_store(self.inner.close)

@@ -116,6 +116,24 @@ class LeaseStore(StoreSettings, Protocol):
     def close(self) -> None: ...
 
 
+class Wrapper:
+    """A store over another one, ``inner`` (faults, the other side, a sync view): its URL,
+    clock, allowances, capabilities and clock offset are the inner store's."""
+
+    def __init__(self, inner: StoreSettings) -> None:
+        super().__init__()
+        self.inner = inner
+        self.clock = inner.clock
+        self.skew_allowance = inner.skew_allowance
+        self.safety_margin = inner.safety_margin
+        self.capabilities = inner.capabilities
+        self.clock_offset = inner.clock_offset
+
+    @property
+    def url(self) -> str:
+        return self.inner.url
+
+
 def is_async(store: object) -> bool:
     """True for the async side of a store (``open_async_store``): its methods are coroutines."""
     return bool(getattr(store, "is_async", False))

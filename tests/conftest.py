@@ -8,12 +8,17 @@ that needs another store overrides ``store`` with its own fixture of that name (
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 
 from cloudlease.stores.memory import MemoryStore
 from cloudlease.testing import FakeClock, FaultyStore
+
+if TYPE_CHECKING:
+    from cloudlease.testing.blocking import Sides
 
 
 @pytest.fixture
@@ -38,3 +43,14 @@ def sqlite_path(tmp_path: Path) -> Path:
 def url(sqlite_path: Path) -> str:
     """The store URL of ``sqlite_path``, as the ``cloudlease`` command takes it."""
     return f"sqlite:///{sqlite_path}"
+
+
+@pytest.fixture(params=["sync", "async"])
+def side(request: pytest.FixtureRequest) -> Iterator[Sides]:
+    """Each test twice: on the sync side of a store, then on its async side (driven from the
+    test through ``BlockingStore``); a ``make_store`` fixture picks its factory with
+    ``side.factory(sync, asynchronous)``."""
+    from cloudlease.testing.blocking import sides  # asyncio only where a test asks for it
+
+    with sides(request.param) as chosen:
+        yield chosen

@@ -20,6 +20,7 @@ from cloudlease import (
     LeaderElector,
     LeaseHeld,
     LeaseLost,
+    StoreUnavailable,
     current_lease,
     every,
     hold,
@@ -228,6 +229,31 @@ def test_a_loop_blocked_past_the_deadline_steps_down_without_renewing() -> None:
     assert lost == [held]
     assert held.reason == "renewals failed until the local deadline; stepped down"
     assert faulty.requests["renew"] == 0
+
+
+# -- ambiguous outcomes, resolved by the async flows -----------------------------------------
+
+
+def test_lost_responses_are_resolved_by_reading_back_on_the_async_side(
+    astore: SyncBackedStore, faulty: FaultyStore, clock: FakeClock
+) -> None:
+    async def main() -> None:
+        faulty.fail_next("acquire", "lost")
+        lease = await astore.acquire("job", "a", TTL)  # applied, answer lost: read back
+        assert faulty.requests == {"acquire": 1, "get": 1}
+        clock.advance(1)
+        faulty.fail_next("renew", "lost")
+        renewed = await astore.renew(lease)
+        assert renewed.expires_at == lease.expires_at + 1000
+        faulty.fail_next("release", "lost")
+        assert await astore.release(renewed) is True
+        faulty.fail_next("acquire", "transient")
+        with pytest.raises(StoreUnavailable):
+            await astore.acquire("job", "b", TTL)
+        record = await astore.get("job")
+        assert record is not None and record.holder == ""
+
+    run(main)
 
 
 # -- sides mixed up -------------------------------------------------------------------------

@@ -22,15 +22,17 @@ from typing import Any, Literal, TypeVar
 from cloudlease.errors import StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.records import AcquireRequest
-from cloudlease.store import BaseStore
+from cloudlease.store import BaseStore, Wrapper
 
 T = TypeVar("T")
 Op = Literal["acquire", "renew", "release", "get", "list", "force_release"]
 FaultKind = Literal["lost", "transient"]
 
 
-class FaultyStore(BaseStore):
+class FaultyStore(Wrapper, BaseStore):
     """A store that behaves like ``inner`` except for the faults it is told to inject."""
+
+    inner: BaseStore
 
     def __init__(
         self,
@@ -41,14 +43,7 @@ class FaultyStore(BaseStore):
         latency: float = 0.0,
         rng: random.Random | None = None,
     ) -> None:
-        super().__init__(
-            clock=inner.clock,
-            skew_allowance=inner.skew_allowance,
-            safety_margin=inner.safety_margin,
-        )
-        self.inner = inner
-        self.capabilities = inner.capabilities
-        self.clock_offset = inner.clock_offset  # the inner store's replies measure the clock
+        super().__init__(inner)  # the inner store's replies measure the clock
         self.lost_rate = lost_rate
         self.transient_rate = transient_rate
         self.latency = latency
@@ -57,10 +52,6 @@ class FaultyStore(BaseStore):
         self.injected: Counter[str] = Counter()
         self._queued: dict[str, deque[FaultKind]] = {}
         self._lock = threading.Lock()
-
-    @property
-    def url(self) -> str:
-        return self.inner.url
 
     def fail_next(self, op: Op, kind: FaultKind, times: int = 1) -> None:
         """Inject ``kind`` into the next ``times`` requests of ``op``."""
