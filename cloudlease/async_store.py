@@ -48,6 +48,10 @@ class AsyncLeaseStore(StoreSettings, Protocol):
 
     async def close(self) -> None: ...
 
+    async def __aenter__(self) -> AsyncLeaseStore: ...
+
+    async def __aexit__(self, *exc_info: object) -> None: ...
+
 
 class AsyncBaseStore(StoreCore):
     """The async side of a store: ``StoreCore``'s flows awaited over async primitives.

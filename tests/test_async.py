@@ -421,17 +421,23 @@ def test_sync_users_load_neither_asyncio_nor_the_async_side(code: str, tmp_path:
 
 
 @pytest.mark.parametrize(
-    "module",
-    ["cloudlease_dynamodb.store", "cloudlease_firestore.store", "cloudlease_azure_blob.store"],
+    ("sdk", "module"),
+    [
+        ("boto3", "cloudlease_dynamodb.store"),
+        ("google.cloud.firestore", "cloudlease_firestore.store"),
+        ("azure.storage.blob", "cloudlease_azure_blob.store"),
+    ],
 )
-def test_sync_providers_load_no_async_sdk(module: str) -> None:
-    """Their SDKs may load asyncio themselves (azure-core, google-api-core); ours add nothing
-    async: no aiobotocore, aiohttp or async client, no async side of cloudlease."""
+def test_sync_providers_add_nothing_async_to_their_sdk(sdk: str, module: str) -> None:
+    """An SDK may load asyncio or aiohttp itself (azure-core, google-api-core do); the sync
+    provider on top of it adds nothing async: no aiobotocore or async client, no async side
+    of cloudlease."""
     import subprocess
     import sys
 
     check = (
-        f"import {module}, sys\nprint(sorted(m for m in {ASYNC_MODULES[1:]!r} if m in sys.modules))"
+        f"import sys, {sdk}\nbefore = set(sys.modules)\nimport {module}\n"
+        f"print(sorted(m for m in {ASYNC_MODULES!r} if m in set(sys.modules) - before))"
     )
     out = subprocess.run([sys.executable, "-c", check], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]", out.stdout

@@ -94,6 +94,7 @@ class Sides:
     def __init__(self, side: str, loop: asyncio.AbstractEventLoop | None) -> None:
         self.side = side
         self.loop = loop
+        self.made: list[BlockingStore] = []
 
     def factory(
         self, sync: Callable[..., BaseStore], asynchronous: Callable[..., AsyncBaseStore]
@@ -102,7 +103,12 @@ class Sides:
         loop = self.loop
         if loop is None:
             return sync
-        return lambda **options: BlockingStore(asynchronous(**options), loop)
+
+        def make(**options: Any) -> BaseStore:
+            self.made.append(BlockingStore(asynchronous(**options), loop))
+            return self.made[-1]
+
+        return make
 
 
 @contextmanager
@@ -112,7 +118,10 @@ def sides(side: str) -> Iterator[Sides]:
         yield Sides(side, None)
         return
     loop = asyncio.new_event_loop()
+    chosen = Sides(side, loop)
     try:
-        yield Sides(side, loop)
+        yield chosen
     finally:
+        for store in chosen.made:  # client sessions end on the loop they were made on
+            store.close()
         loop.close()

@@ -118,9 +118,15 @@ StoreMaker = Callable[..., "DynamoDBStore"]
 
 
 @pytest.fixture
-def make_http_store(moto_endpoint: str) -> StoreMaker:
+def http_table(moto_endpoint: str) -> str:
+    """A fresh table on the threaded moto server."""
+    return create_table(moto_endpoint)
+
+
+@pytest.fixture
+def make_http_store(moto_endpoint: str, http_table: str) -> StoreMaker:
     """``make(**options)`` -> a store on a table of its own on the threaded moto server."""
-    table = create_table(moto_endpoint)
+    table = http_table
 
     def make(**options: Any) -> DynamoDBStore:
         from cloudlease_dynamodb import DynamoDBStore

@@ -11,8 +11,10 @@ import pytest
 from moto import mock_aws
 
 from cloudlease.store import BaseStore
+from cloudlease.testing.blocking import Sides
 from cloudlease.testing.conformance import ConformanceSuite, StoreFactory
 from cloudlease_dynamodb import DynamoDBStore, expressions
+from cloudlease_dynamodb.store import DynamoDBCore
 from tests.dynamodb.conftest import REGION, StoreMaker, create_table, session
 
 # The acquire expressions of cloudlease-dynamodb before schema 2, verbatim: ms tokens, and
@@ -40,7 +42,7 @@ class OlderDynamoDBClient:
         with ExitStack() as patches:
             for attribute, text in _BEFORE_SCHEMA_2.items():
                 patches.enter_context(mock.patch.object(expressions, attribute, text))
-            never = mock.patch.object(DynamoDBStore, "_lifts", lambda self, current: False)
+            never = mock.patch.object(DynamoDBCore, "_lifts", lambda self, current: False)
             patches.enter_context(never)
             yield
 
@@ -58,6 +60,17 @@ class TestDynamoDBInProcess(OlderDynamoDBClient, ConformanceSuite):
 
 
 class TestDynamoDBOverHTTP(OlderDynamoDBClient, ConformanceSuite):
+    """Both sides: boto3, and aiobotocore (``AsyncDynamoDBStore``) on the same table."""
+
     @pytest.fixture
-    def make_store(self, make_http_store: StoreMaker) -> StoreFactory:
-        return make_http_store
+    def make_store(
+        self, make_http_store: StoreMaker, moto_endpoint: str, http_table: str, side: Sides
+    ) -> StoreFactory:
+        def asynchronous(**options: Any) -> Any:
+            from cloudlease_dynamodb.aio import AsyncDynamoDBStore
+
+            return AsyncDynamoDBStore(
+                http_table, region=REGION, endpoint_url=moto_endpoint, **options
+            )
+
+        return side.factory(make_http_store, asynchronous)

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import random
 import threading
-from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any, TypedDict
 from urllib.parse import urlencode
 
 import boto3
@@ -20,13 +20,14 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudlease import records as rules
+from cloudlease._flows import Call, Flow, Pause, Step, run
 from cloudlease._validation import Duration, to_seconds
 from cloudlease.clock import Clock
 from cloudlease.errors import ConfigError, CorruptRecord, LeaseLost, StoreUnavailable
 from cloudlease.lease import Fence, Lease, LeaseRecord
 from cloudlease.records import SCHEMA, AcquireRequest
-from cloudlease.skew import HttpDateProbe, measures_host_clock
-from cloudlease.store import BaseStore, Capabilities
+from cloudlease.skew import ClockOffset, HttpDateProbe, measures_host_clock
+from cloudlease.store import BaseStore, Capabilities, StoreCore
 from cloudlease_dynamodb import codec, fencing
 from cloudlease_dynamodb.client import credential_chain, credential_source, make_client
 from cloudlease_dynamodb.errors import Translator, error_code, is_throttling
@@ -36,74 +37,69 @@ from cloudlease_dynamodb.schema import DEFAULT_PURGE_AFTER, AttributeNames, chec
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_dynamodb.type_defs import TransactWriteItemTypeDef
+    from typing_extensions import Unpack
 
 _FIRST_BACKOFF = 0.05  # seconds; doubles per throttled attempt
 _MAX_BACKOFF = 1.0
 _ACQUIRE_ROUNDS = 3  # takeover/re-entry rounds before giving up on a lease changing hands
 
 
-class DynamoDBStore(BaseStore):
-    """Lease records as items of one DynamoDB table (partition key: the lease name).
+class TableOptions(TypedDict, total=False):
+    """The options both sides of the DynamoDB store take (``DynamoDBStore`` says what each
+    means): ``region``, ``endpoint_url``, ``profile``, ``attributes``, ``purge_after``,
+    ``throttle_budget``, ``clock``, ``skew_allowance``, ``safety_margin``, ``rng``."""
 
-    Pass ``client`` (a boto3 DynamoDB client), or ``session`` / ``profile``, ``region``,
-    ``endpoint_url`` and a botocore ``config`` to build one; a built client never retries on
-    its own. ``attributes`` renames the item's attributes; ``purge_after`` is how long past
-    expiry the TTL attribute lets DynamoDB delete an untouched record; ``throttle_budget``
-    bounds how long throttled requests are retried (also capped by the lease's ttl).
-    """
+    region: str | None
+    endpoint_url: str | None
+    profile: str | None
+    attributes: AttributeNames | None
+    purge_after: Duration
+    throttle_budget: Duration
+    clock: Clock | None
+    skew_allowance: Duration
+    safety_margin: Duration | None
+    rng: random.Random | None
+
+
+class DynamoDBCore(StoreCore):
+    """What both sides of the DynamoDB store share: settings, the URL, and every operation as
+    a flow of API calls (``Call(operation, (params,))``) and throttling pauses, so that the
+    sync store (boto3) and the async one (aiobotocore, ``cloudlease_dynamodb.aio``) build the
+    same requests and read the same replies."""
 
     capabilities = Capabilities(
         round_trips={"acquire": 1, "renew": 1, "release": 1, "get": 1, "reentry": 2}
     )
 
-    def __init__(
-        self,
-        table: str,
-        *,
-        region: str | None = None,
-        endpoint_url: str | None = None,
-        profile: str | None = None,
-        client: DynamoDBClient | None = None,
-        session: boto3.Session | None = None,
-        config: Config | None = None,
-        attributes: AttributeNames | None = None,
-        purge_after: Duration = DEFAULT_PURGE_AFTER,
-        throttle_budget: Duration = 5.0,
-        clock: Clock | None = None,
-        skew_allowance: Duration = 1.0,
-        safety_margin: Duration | None = None,
-        rng: random.Random | None = None,
-    ) -> None:
-        super().__init__(clock=clock, skew_allowance=skew_allowance, safety_margin=safety_margin)
-        self.table = check_table_name(table, store=f"dynamodb://{table}")
-        self.profile = profile
-        self._endpoint_url = endpoint_url
-        self._region = region
-        if client is None:
-            client = make_client(
-                region=region,
-                endpoint_url=endpoint_url,
-                profile=profile,
-                session=session,
-                config=config,
-                store=self.url,
-            )
-        self.client: DynamoDBClient = client
-        if measures_host_clock(self.clock):  # each reply's Date header bounds our clock offset
-            probe = HttpDateProbe(self.clock, self.clock_offset)
-            client.meta.events.register("before-send.dynamodb", probe.sent)
-            client.meta.events.register(
-                "response-received.dynamodb",
-                lambda response_dict=None, **_: probe.received(
-                    (response_dict or {}).get("headers", {}).get("Date")
-                ),
-            )
-        self._region = client.meta.region_name or region
-        self._endpoint_url = endpoint_url or (
-            None if _is_aws(client.meta.endpoint_url) else client.meta.endpoint_url
+    def _begin(self, table: str, options: TableOptions) -> None:
+        """Check the settings known before the client is (the table, clock and allowances)."""
+        StoreCore.__init__(
+            self,
+            clock=options.get("clock"),
+            skew_allowance=options.get("skew_allowance", 1.0),
+            safety_margin=options.get("safety_margin"),
         )
+        self.table = check_table_name(table, store=f"dynamodb://{table}")
+        self.profile = options.get("profile")
+        self._region = options.get("region")
+        self._endpoint_url = options.get("endpoint_url")
+
+    def _settle(
+        self,
+        options: TableOptions,
+        *,
+        region: str | None,
+        endpoint_url: str | None,
+        session: Any,
+        credential_source: Callable[[], str],
+    ) -> None:
+        """Check and keep the other settings, once the client says where it points."""
+        self._region = region
+        self._endpoint_url = endpoint_url
         self._session = session
+        attributes = options.get("attributes")
         self.attributes = attributes if attributes is not None else AttributeNames()
+        purge_after = options.get("purge_after", DEFAULT_PURGE_AFTER)
         self.purge_after = to_seconds(purge_after, what="purge_after", store=self.url)
         if self.purge_after < 3 * self.skew_allowance:  # docs/tokens.md: the deletion contract
             raise ConfigError(
@@ -113,7 +109,10 @@ class DynamoDBStore(BaseStore):
                 store=self.url,
             )
         self.throttle_budget = to_seconds(
-            throttle_budget, what="throttle_budget", store=self.url, allow_zero=True
+            options.get("throttle_budget", 5.0),
+            what="throttle_budget",
+            store=self.url,
+            allow_zero=True,
         )
         self.requests = Requests(self.table, self.attributes, round(self.purge_after * 1000))
         self._translate = Translator(
@@ -121,10 +120,9 @@ class DynamoDBStore(BaseStore):
             region=self._region or "?",
             url=self.url,
             credential_chain=lambda: credential_chain(self._session or boto3.Session()),
-            credential_source=lambda: credential_source(self.client),
+            credential_source=credential_source,
         )
-        self._rng = rng or random.Random()
-        self._never = threading.Event()
+        self._rng = options.get("rng") or random.Random()
 
     @property
     def region(self) -> str | None:
@@ -133,12 +131,12 @@ class DynamoDBStore(BaseStore):
     @property
     def url(self) -> str:
         query: dict[str, str] = {}
-        if self._region:
-            query["region"] = self._region
-        if self._endpoint_url:
-            query["endpoint_url"] = self._endpoint_url
-        if self.profile:
-            query["profile"] = self.profile
+        if getattr(self, "_region", None):
+            query["region"] = self._region  # type: ignore[assignment]
+        if getattr(self, "_endpoint_url", None):
+            query["endpoint_url"] = self._endpoint_url  # type: ignore[assignment]
+        if getattr(self, "profile", None):
+            query["profile"] = self.profile  # type: ignore[assignment]
         names = getattr(self, "attributes", None)
         if names is not None and names.key != AttributeNames.key:
             query["partition_key"] = names.key
@@ -149,7 +147,7 @@ class DynamoDBStore(BaseStore):
 
     # -- requests ---------------------------------------------------------------------------
 
-    def call(
+    def _call(
         self,
         operation: str,
         params: Mapping[str, Any],
@@ -157,18 +155,17 @@ class DynamoDBStore(BaseStore):
         lease: str | None,
         write: bool,
         budget: float | None = None,
-    ) -> dict[str, Any]:
+    ) -> Flow[dict[str, Any]]:
         """One API call; throttling retried with jittered backoff on the store's clock.
 
         ConditionalCheckFailedException (and TransactionCanceledException) pass through as
         ClientError; every other failure becomes a cloudlease error naming table and region.
         """
-        method = getattr(self.client, operation)
         give_up = self.clock.monotonic() + (self.throttle_budget if budget is None else budget)
         delay = _FIRST_BACKOFF
         while True:
             try:
-                response: dict[str, Any] = method(**params)
+                response: dict[str, Any] = yield Call(operation, (params,))
                 return response
             except ClientError as exc:
                 if error_code(exc) in (
@@ -179,7 +176,7 @@ class DynamoDBStore(BaseStore):
                 if is_throttling(exc):
                     pause = self._rng.uniform(delay / 2, delay)
                     if self.clock.monotonic() + pause <= give_up:
-                        self.clock.wait(self._never, pause)
+                        yield Pause(pause)
                         delay = min(delay * 2, _MAX_BACKOFF)
                         continue
                 raise self._translate(exc, lease=lease, write=write) from exc
@@ -188,10 +185,12 @@ class DynamoDBStore(BaseStore):
 
     def _update(
         self, params: Mapping[str, Any], lease: str, budget: float
-    ) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    ) -> Flow[tuple[dict[str, Any] | None, dict[str, Any] | None]]:
         """(attributes, None) when the condition held, (None, old item or None) when not."""
         try:
-            response = self.call("update_item", params, lease=lease, write=True, budget=budget)
+            response = yield from self._call(
+                "update_item", params, lease=lease, write=True, budget=budget
+            )
         except ClientError as exc:
             if error_code(exc) != "ConditionalCheckFailedException":
                 raise self._translate(exc, lease=lease, write=True) from exc
@@ -201,17 +200,19 @@ class DynamoDBStore(BaseStore):
     def decode(self, item: Mapping[str, Any]) -> LeaseRecord:
         return codec.decode(item, self.attributes, table=self.table, store=self.url)
 
-    # -- primitives -------------------------------------------------------------------------
+    # -- primitives, as flows of API calls --------------------------------------------------
 
-    def _acquire(self, request: AcquireRequest) -> tuple[LeaseRecord, Any]:
+    def _acquire_calls(self, request: AcquireRequest) -> Flow[tuple[LeaseRecord, Any]]:
         budget = min(self.throttle_budget, request.ttl_ms / 2000)
         for _ in range(_ACQUIRE_ROUNDS):
-            new, old = self._update(self.requests.takeover(request), request.name, budget)
+            new, old = yield from self._update(
+                self.requests.takeover(request), request.name, budget
+            )
             if new is not None:
                 return self.decode(new), None
             current = None if old is None else self.decode(old)
             if current is not None and self._lifts(current):
-                lifted = self._lift(request, current, budget)
+                lifted = yield from self._lift(request, current, budget)
                 if lifted is not None:
                     return lifted, None
                 continue  # changed since we read it: decide again
@@ -219,7 +220,7 @@ class DynamoDBStore(BaseStore):
                 raise self._held(request, current)
             if current is None:
                 continue  # gone between our condition and now: take it over afresh
-            new, old = self._update(self.requests.reentry(request), request.name, budget)
+            new, old = yield from self._update(self.requests.reentry(request), request.name, budget)
             if new is not None:
                 return self.decode(new), None
             current = None if old is None else self.decode(old)
@@ -237,7 +238,7 @@ class DynamoDBStore(BaseStore):
 
     def _lift(
         self, request: AcquireRequest, current: LeaseRecord, budget: float
-    ) -> LeaseRecord | None:
+    ) -> Flow[LeaseRecord | None]:
         """Acquire an item of another schema as the read-first stores do (expressions.LIFT)."""
         if current.schema > SCHEMA:
             raise CorruptRecord(
@@ -249,43 +250,46 @@ class DynamoDBStore(BaseStore):
         if not rules.can_acquire(current, request):
             raise self._held(request, current)
         lifted = rules.acquired(current, request)
-        new, _ = self._update(self.requests.lift(request, current, lifted), request.name, budget)
+        new, _ = yield from self._update(
+            self.requests.lift(request, current, lifted), request.name, budget
+        )
         return None if new is None else self.decode(new)
 
-    def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
+    def _renew_calls(self, lease: Lease, now_ms: int, ttl_ms: int) -> Flow[tuple[LeaseRecord, Any]]:
         budget = min(self.throttle_budget, max(lease.remaining(), 0.0))
         params = self.requests.renew(lease.name, lease.holder, lease.token, now_ms, ttl_ms)
-        new, old = self._update(params, lease.name, budget)
+        new, old = yield from self._update(params, lease.name, budget)
         if new is None:
             raise self._lost_to(lease, old)
         return self.decode(new), None
 
-    def _release(self, lease: Lease, now_ms: int) -> bool:
+    def _release_calls(self, lease: Lease, now_ms: int) -> Flow[bool]:
         params = self.requests.release(lease.name, lease.holder, lease.token, now_ms)
-        new, _ = self._update(params, lease.name, self.throttle_budget)
+        new, _ = yield from self._update(params, lease.name, self.throttle_budget)
         return new is not None
 
-    def _get(self, name: str) -> LeaseRecord | None:
+    def _get_calls(self, name: str) -> Flow[LeaseRecord | None]:
         params = {
             "TableName": self.table,
             "Key": self.requests.key(name),
             "ConsistentRead": True,
         }
-        item = self.call("get_item", params, lease=name, write=False).get("Item")
+        response = yield from self._call("get_item", params, lease=name, write=False)
+        item = response.get("Item")
         return None if item is None else self.decode(item)
 
-    def _list(self) -> list[LeaseRecord]:
+    def _list_calls(self) -> Flow[list[LeaseRecord]]:
         found: list[LeaseRecord] = []
         params: dict[str, Any] = {"TableName": self.table, "ConsistentRead": True}
         while True:
-            page = self.call("scan", params, lease=None, write=False)
+            page = yield from self._call("scan", params, lease=None, write=False)
             found.extend(self.decode(item) for item in page.get("Items", []))
             if "LastEvaluatedKey" not in page:
                 return found
             params["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
-    def _force_release(self, name: str, now_ms: int) -> LeaseRecord | None:
-        new, old = self._update(
+    def _force_release_calls(self, name: str, now_ms: int) -> Flow[LeaseRecord | None]:
+        new, old = yield from self._update(
             self.requests.force_release(name, now_ms), name, self.throttle_budget
         )
         if new is not None:
@@ -294,10 +298,9 @@ class DynamoDBStore(BaseStore):
             self.decode(old)  # raises CorruptRecord: the item is not ours to clear
         return None
 
-    def delete_record(self, name: str) -> None:
-        """Delete the item outright, as a TTL sweep or an operator would (needs DeleteItem)."""
+    def _delete_calls(self, name: str) -> Flow[None]:
         params = {"TableName": self.table, "Key": self.requests.key(name)}
-        self.call("delete_item", params, lease=name, write=True)
+        yield from self._call("delete_item", params, lease=name, write=True)
 
     def _lost_to(self, lease: Lease, old: Mapping[str, Any] | None) -> LeaseLost:
         try:
@@ -310,6 +313,83 @@ class DynamoDBStore(BaseStore):
                 store=self.url,
             )
         return self._lost(lease, current)
+
+
+class DynamoDBStore(DynamoDBCore, BaseStore):
+    """Lease records as items of one DynamoDB table (partition key: the lease name).
+
+    Pass ``client`` (a boto3 DynamoDB client), or ``session`` / ``profile``, ``region``,
+    ``endpoint_url`` and a botocore ``config`` to build one; a built client never retries on
+    its own. ``attributes`` renames the item's attributes; ``purge_after`` is how long past
+    expiry the TTL attribute lets DynamoDB delete an untouched record; ``throttle_budget``
+    bounds how long throttled requests are retried (also capped by the lease's ttl). Its async
+    side is ``cloudlease_dynamodb.aio.AsyncDynamoDBStore`` (``open_async_store``).
+    """
+
+    def __init__(
+        self,
+        table: str,
+        *,
+        client: DynamoDBClient | None = None,
+        session: boto3.Session | None = None,
+        config: Config | None = None,
+        **options: Unpack[TableOptions],
+    ) -> None:
+        self._begin(table, options)
+        if client is None:
+            client = make_client(
+                region=self._region,
+                endpoint_url=self._endpoint_url,
+                profile=self.profile,
+                session=session,
+                config=config,
+                store=self.url,
+            )
+        self.client: DynamoDBClient = client
+        watch_clock(client, self.clock, self.clock_offset)
+        self._settle(
+            options,
+            region=client.meta.region_name or self._region,
+            endpoint_url=self._endpoint_url
+            or (None if _is_aws(client.meta.endpoint_url) else client.meta.endpoint_url),
+            session=session,
+            credential_source=lambda: credential_source(self.client),
+        )
+        self._never = threading.Event()
+
+    # -- requests on this thread ------------------------------------------------------------
+
+    def _api(self, step: Step) -> Any:
+        if isinstance(step, Pause):
+            self.clock.wait(self._never, step.seconds)
+            return None
+        return getattr(self.client, step.method)(**step.args[0])
+
+    def call(self, operation: str, params: Mapping[str, Any], **where: Any) -> dict[str, Any]:
+        """One API call, throttling retried (``DynamoDBCore._call``): for the table helpers."""
+        return run(self._call(operation, params, **where), self._api)
+
+    def _acquire(self, request: AcquireRequest) -> tuple[LeaseRecord, Any]:
+        return run(self._acquire_calls(request), self._api)
+
+    def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
+        return run(self._renew_calls(lease, now_ms, ttl_ms), self._api)
+
+    def _release(self, lease: Lease, now_ms: int) -> bool:
+        return run(self._release_calls(lease, now_ms), self._api)
+
+    def _get(self, name: str) -> LeaseRecord | None:
+        return run(self._get_calls(name), self._api)
+
+    def _list(self) -> list[LeaseRecord]:
+        return run(self._list_calls(), self._api)
+
+    def _force_release(self, name: str, now_ms: int) -> LeaseRecord | None:
+        return run(self._force_release_calls(name, now_ms), self._api)
+
+    def delete_record(self, name: str) -> None:
+        """Delete the item outright, as a TTL sweep or an operator would (needs DeleteItem)."""
+        run(self._delete_calls(name), self._api)
 
     # -- table and fenced writes ------------------------------------------------------------
 
@@ -345,6 +425,20 @@ class DynamoDBStore(BaseStore):
         fencing.fenced_update(
             self, lease, table=table, key=key, update_expression=update_expression, **condition
         )
+
+
+def watch_clock(client: Any, clock: Clock, offset: ClockOffset) -> None:
+    """On the system clock, let each reply's Date header bound this host's clock offset."""
+    if not measures_host_clock(clock):
+        return
+    probe = HttpDateProbe(clock, offset)
+    client.meta.events.register("before-send.dynamodb", probe.sent)
+    client.meta.events.register(
+        "response-received.dynamodb",
+        lambda response_dict=None, **_: probe.received(
+            (response_dict or {}).get("headers", {}).get("Date")
+        ),
+    )
 
 
 def _is_aws(endpoint: str | None) -> bool:

@@ -18,6 +18,12 @@ def from_url(url: str, **options: Any) -> DynamoDBStore:
 
     ``options`` go to DynamoDBStore (client, session, config, clock, skew_allowance...).
     """
+    table, options = parse_url(url, options)
+    return DynamoDBStore(table, **options)
+
+
+def parse_url(url: str, options: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The table a DynamoDB store URL names, and ``options`` with the URL's added."""
     parts = urlsplit(url)
     table = parts.netloc
     if parts.scheme.lower() != "dynamodb" or not table or parts.path not in ("", "/"):
@@ -61,4 +67,4 @@ def from_url(url: str, **options: Any) -> DynamoDBStore:
     for key in ("region", "endpoint_url", "profile"):
         if key in given:
             options.setdefault(key, given[key])
-    return DynamoDBStore(table, **options)
+    return table, options
