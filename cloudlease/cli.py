@@ -19,7 +19,6 @@ from cloudlease.errors import (
     StoreMisconfigured,
     StoreUnavailable,
 )
-from cloudlease.lease import LeaseRecord
 
 T = TypeVar("T")
 EX_TEMPFAIL = 75
@@ -124,10 +123,25 @@ def _parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--file", help="the deadline file (default: $CLOUDLEASE_DEADLINE_FILE)")
 
-    status = commands.add_parser("status", help="show who holds which lease")
+    status = commands.add_parser(
+        "status",
+        help="show who holds which lease (--watch: keep refreshing)",
+        description="List every lease record on the store (holder, token, held for, expires "
+        "in, transitions, done tick, metadata), or one with --lease. --watch lists again every "
+        "--interval seconds and marks what changed since the previous listing.",
+    )
     with_store(status)
     status.add_argument("--lease", help="only this lease")
-    status.add_argument("--json", action="store_true", help="print JSON")
+    status.add_argument(
+        "--json", action="store_true", help="print JSON (with --watch: one object per line)"
+    )
+    status.add_argument("--watch", action="store_true", help="refresh until interrupted")
+    status.add_argument(
+        "--interval", type=float, metavar="S", help="with --watch: seconds between listings (2)"
+    )
+    status.add_argument(
+        "--count", type=int, metavar="N", help="with --watch: stop after N listings"
+    )
 
     release = commands.add_parser("release", help="clear a stuck lease (keeps the token)")
     with_store(release)
@@ -308,61 +322,63 @@ def _check(args: argparse.Namespace) -> int:
     return 0
 
 
-def _expires_in(record: LeaseRecord, now_ms: int) -> str:
-    from cloudlease.ticks import is_done
-
-    if record.holder == "":
-        return "free"
-    if is_done(record, now_ms):
-        return f"done (kept {(record.expires_at - now_ms) / 1000:.0f}s)"
-    left = (record.expires_at - now_ms) / 1000
-    return f"{left:.1f}s" if left >= 0 else f"expired {-left:.1f}s ago"
-
-
 def _status(args: argparse.Namespace) -> int:
+    from cloudlease import status as listing
+
+    interval, count = _watch_options(args)
     store = _open(args)
     try:
-        if args.lease:
-            record = store.get(args.lease)
-            records = [] if record is None else [record]
-        else:
-            records = store.records()
-        now_ms = store.clock.wall_ms()
+        refreshes = listing.watch(
+            store, interval=interval, count=count if args.watch else 1, lease=args.lease
+        )
+        for refresh in refreshes:
+            _show(args, store, refresh)
+    except KeyboardInterrupt:
+        pass
     finally:
         store.close()
-    if args.json:
-        print(json.dumps([record.to_json() for record in records], indent=2))
-        return 0
-    offset = store.clock_offset.current() if hasattr(store, "clock_offset") else None
-    if offset is not None:
-        print(f"this host's clock vs the store's: {offset}", file=sys.stderr)
-    if not records:
-        print(f"no leases in {store.url}" + (f" named {args.lease!r}" if args.lease else ""))
-        return 0
-    rows = [["NAME", "HOLDER", "TOKEN", "EXPIRES IN", "TRANSITIONS", "METADATA"]]
-    for record in records:
-        rows.append(
-            [
-                record.name,
-                record.holder or "-",
-                str(record.token),
-                _expires_in(record, now_ms),
-                str(record.transitions),
-                json.dumps(record.metadata, separators=(",", ":")) if record.metadata else "",
-            ]
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    for row in rows:
-        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)))
-    from cloudlease.ticks import last_successes
-
-    successes = last_successes(records)
-    if successes:
-        print("\nLAST SUCCESSFUL RUN (once-per-tick jobs)")
-        for job, (tick, finished_at) in sorted(successes.items()):
-            ago = (now_ms - finished_at) / 1000
-            print(f"  {job}: tick {tick}, finished {ago:.1f}s ago (epoch ms {finished_at})")
     return 0
+
+
+def _watch_options(args: argparse.Namespace) -> tuple[float, int | None]:
+    """``--interval`` and ``--count``, refused (before any request) unless they make sense."""
+    from cloudlease._validation import to_seconds
+
+    for given, flag in ((args.interval, "--interval"), (args.count, "--count")):
+        if given is not None and not args.watch:
+            raise ConfigError(f"{flag} applies to --watch only: add --watch or drop {flag}")
+    if args.count is not None and args.count < 1:
+        raise ConfigError(f"--count must be a number of listings >= 1, got {args.count}")
+    interval = 2.0 if args.interval is None else args.interval
+    return to_seconds(interval, what="--interval"), args.count
+
+
+def _show(args: argparse.Namespace, store: Any, refresh: Any) -> None:
+    from cloudlease import status as listing
+
+    snapshot = refresh.snapshot
+    if args.json:
+        if args.watch:
+            print(json.dumps(listing.as_json(refresh), separators=(",", ":")), flush=True)
+        else:
+            print(json.dumps([record.to_json() for record in snapshot.records], indent=2))
+        return
+    if refresh.number == 1:
+        offset = store.clock_offset.current() if hasattr(store, "clock_offset") else None
+        if offset is not None:
+            print(f"this host's clock vs the store's: {offset}", file=sys.stderr)
+    if args.watch:
+        if sys.stdout.isatty():
+            print("\033[H\033[2J", end="")  # clear the screen, as watch(1) does
+        when = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(snapshot.at_ms / 1000))
+        changed = f", {len(refresh.changes)} changed" if refresh.changes else ""
+        print(f"{store.url} at {when} (listing {refresh.number}{changed})")
+    if not snapshot.records and not refresh.changes:
+        print(f"no leases in {store.url}" + (f" named {args.lease!r}" if args.lease else ""))
+    else:
+        print("\n".join(listing.table(snapshot, refresh.changes if args.watch else None)))
+    if args.watch:
+        print(flush=True)
 
 
 def _release(args: argparse.Namespace) -> int:

@@ -124,6 +124,23 @@ def test_status_table_shows_holder_and_expiry(url: str, store: SQLiteStore) -> N
     assert row.split()[3].endswith("s")
 
 
+def test_status_watch_lists_count_times_and_json_prints_one_object_a_line(
+    url: str, store: SQLiteStore
+) -> None:
+    store.acquire("b-job", "h1", 60)
+    args = ["status", "--store", url, "--watch", "--interval", "0.01", "--count", "2"]
+    listed = cli(*args)
+    assert listed.returncode == 0, listed.stderr
+    assert [line.split(" at ")[0] for line in listed.stdout.splitlines() if " at " in line] == [
+        url,
+        url,
+    ]
+    assert "(listing 2)" in listed.stdout and "CHANGE" in listed.stdout
+    lines = cli(*args, "--json").stdout.splitlines()
+    assert [json.loads(line)["records"][0]["holder"] for line in lines] == ["h1", "h1"]
+    assert json.loads(lines[1])["changes"] == {}
+
+
 def test_release_needs_force_then_clears_and_keeps_the_token(url: str, store: SQLiteStore) -> None:
     lease = store.acquire("stuck", "crashed-host", 600)
     refused = cli("release", "--store", url, "--lease", "stuck")
@@ -170,6 +187,10 @@ def test_store_comes_from_cloudlease_store_when_not_given(url: str, store: SQLit
             "JSON object",
         ),
         (["status"], "no store"),
+        (["status", "--store", "memory://", "--count", "2"], "--count applies to --watch"),
+        (["status", "--store", "memory://", "--interval", "1"], "--interval applies to --watch"),
+        (["status", "--store", "memory://", "--watch", "--count", "0"], "--count must be"),
+        (["status", "--store", "memory://", "--watch", "--interval", "0"], "--interval must be"),
         (["run", "--store", "memory://", "--lease", "j", "--ttl", "1e12", "--", "true"], "ttl"),
         (["run", "--store", "memory://", "--lease", "j", "--ttl", "1e9", "--", "true"], "ttl"),
         (["run", "--store", "memory://", "--lease", "j", "--ttl", "1e300", "--", "true"], "ttl"),

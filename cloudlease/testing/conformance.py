@@ -442,6 +442,37 @@ class ConformanceSuite:
         store.acquire("a-job", B, self.ttl)
         assert [record.name for record in store.records()] == ["a-job", "b-job"]
 
+    def test_status_lists_every_lease_and_what_changed(
+        self, store: BaseStore, clock: FakeClock
+    ) -> None:
+        """``cloudlease status --watch`` on this store: holder, token, held for, transitions
+        and the change since the previous listing, read from ``records()``."""
+        from cloudlease import status
+
+        clock.autoadvance = True  # the watch's wait between listings moves fake time 1 s
+        listings = status.watch(store, interval=1.0, count=3)
+        a = store.acquire("a-job", A, self.ttl, {"v": 1})
+        first = next(listings)
+        assert first.changes == {}
+        assert [status.row(r, first.snapshot.at_ms) for r in first.snapshot.records] == [
+            ["a-job", A, str(a.token), "0.0s", f"{self.ttl:.1f}s", "1", ""]
+        ]
+        clock.advance(0.5)
+        store.renew(a, self.ttl)
+        store.release(store.acquire("b-job", B, self.ttl))
+        second = next(listings)
+        assert second.changes == {"a-job": "renewed", "b-job": "new"}
+        cells = [status.row(r, second.snapshot.at_ms)[:4] for r in second.snapshot.records]
+        assert cells[0][3] == "1.5s" and cells[1][1:4] == ["-", cells[1][2], "-"]
+        store.force_release("a-job")
+        taken = store.acquire("a-job", B, self.ttl)
+        third = next(listings)
+        assert third.changes == {"a-job": "new holder"}
+        record = third.snapshot.by_name()["a-job"]
+        assert (record.holder, record.token, record.transitions) == (B, taken.token, 2)
+        assert "new holder" in status.table(third.snapshot, third.changes)[1]
+        assert next(listings, None) is None  # count=3
+
     def test_names_with_every_allowed_character_work(self, store: BaseStore) -> None:
         name = "Job_1.daily:2026-01-01T00-00"
         store.acquire(name, A, self.ttl)
