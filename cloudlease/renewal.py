@@ -1,7 +1,8 @@
-"""Drive renewals on a thread: the waiting half of a tenure, kept apart from its decisions.
+"""The waiting half of a tenure, kept apart from its decisions.
 
 A ``Renewable`` (a ``Tenure``) says when it next needs attention and does what is due when
-asked; this module only waits. The same decisions serve an event loop or a shared scheduler.
+asked. ``drive`` steps one on the calling thread; ``cloudlease.scheduler`` steps many from one
+thread and a small pool; an event loop can step it too.
 """
 
 from __future__ import annotations
@@ -33,28 +34,3 @@ def drive(renewable: Renewable, clock: Clock, stop: threading.Event) -> None:
         pause = renewable.next_wakeup() - clock.monotonic()
         if pause > 0:
             clock.wait(stop, pause)
-
-
-class RenewalThread:
-    """One daemon thread that drives one renewable (``start``; ``stop`` joins it)."""
-
-    def __init__(self, renewable: Renewable, clock: Clock) -> None:
-        self.renewable = renewable
-        self.clock = clock
-        self.stop_event = threading.Event()
-        self._thread: threading.Thread | None = None
-
-    def start(self) -> None:
-        self._thread = threading.Thread(
-            target=drive,
-            args=(self.renewable, self.clock, self.stop_event),
-            name=f"cloudlease-keeper:{self.renewable.name}",
-            daemon=True,
-        )
-        self._thread.start()
-
-    def stop(self) -> None:
-        """Stop renewing; returns once the thread has finished its current step."""
-        self.stop_event.set()
-        if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()

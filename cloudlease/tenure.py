@@ -11,7 +11,7 @@ release.
 
 A Tenure's decisions (``next_wakeup``, ``renewal_ttl``, ``on_renewed``, ``on_renew_failed``)
 are apart from the waiting, and its requests are flows (``cloudlease._flows``) written once in
-``TenureCore``: ``Tenure`` drives them on threads (``cloudlease.renewal``), ``AsyncTenure``
+``TenureCore``: ``Tenure`` drives them on threads (``cloudlease.scheduler``), ``AsyncTenure``
 (``cloudlease.async_tenure``) on an event loop.
 """
 
@@ -30,7 +30,7 @@ from cloudlease._validation import Duration, check_holder, check_name, to_second
 from cloudlease.errors import ClockSkewed, ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
 from cloudlease.lease import Lease
 from cloudlease.records import LeaseRecord
-from cloudlease.renewal import RenewalThread
+from cloudlease.scheduler import Registration, schedule
 from cloudlease.store import LeaseStore, StoreSettings, default_holder_id
 from cloudlease.timing import DEFAULT_CLOCK_BOUND, FOREVER, WARN_EVERY, TimingPolicy
 
@@ -205,7 +205,7 @@ class TenureCore:
                 store=self.store.url,
             )
         self._lease = lease
-        self._next_renewal = self.store.clock.monotonic() + self.policy.renew_every
+        self._next_renewal = self.store.clock.monotonic() + self.policy.renewal_pause(self._rng)
         self._on_held()
         return lease
 
@@ -271,7 +271,7 @@ class TenureCore:
 
     def on_renewed(self, grant: Lease) -> None:
         self._lease = self.policy.stamp(grant)
-        self._next_renewal = self.store.clock.monotonic() + self.policy.renew_every
+        self._next_renewal = self.store.clock.monotonic() + self.policy.renewal_pause(self._rng)
 
     def on_renew_failed(self, error: Exception) -> bool:
         """Apply a failed renewal; False when it ended the tenure (the lease is not ours)."""
@@ -423,16 +423,16 @@ class TenureCore:
 
 class Tenure(TenureCore):
     """One held lease's life, driven from sync code; also the handle its holder uses
-    (``HeldLease``). Use it as a context manager (acquire, renew on a thread, release on
-    exit) or drive it step by step. Its async twin is ``AsyncTenure``, which ``hold()``
-    returns for an async store."""
+    (``HeldLease``). Use it as a context manager (acquire, renew from the process's renewal
+    scheduler, release on exit) or drive it step by step. Its async twin is ``AsyncTenure``,
+    which ``hold()`` returns for an async store."""
 
     store: LeaseStore
 
     def _init_side(self) -> None:
         self._renewing = threading.Lock()  # one renewal request at a time
         self._never = threading.Event()
-        self._renewer: RenewalThread | None = None
+        self._renewer: Registration | None = None
 
     def _on_held(self) -> None:
         if self.release_at_exit:
@@ -572,9 +572,9 @@ class Tenure(TenureCore):
         return self.extend()
 
     def start_renewing(self) -> None:
-        """Renew on a daemon thread until ``stop_renewing()`` or the end of the tenure."""
-        self._renewer = RenewalThread(self, self.store.clock)
-        self._renewer.start()
+        """Renew in the background, from the process's renewal scheduler
+        (``cloudlease.scheduler``), until ``stop_renewing()`` or the end of the tenure."""
+        self._renewer = schedule(self, self.store.clock)
 
     def stop_renewing(self) -> None:
         if self._renewer is not None:

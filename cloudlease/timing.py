@@ -43,10 +43,10 @@ class TimingPolicy:
     """Every number of a tenure, checked together (build it with ``for_store``).
 
     ``ttl`` is what the store grants (after its limits), ``renew_every`` the period between
-    renewals, ``renew_retry`` the pause after a failed renewal, ``retry_every`` and ``jitter``
-    shape campaign pauses (``retry_every * (1 + U(0, jitter))``), ``skew_allowance`` is the
-    store's, ``margin`` the configured safety margin (None: ttl/10, at most 2 s) and
-    ``max_duration`` caps the whole tenure, renewals included.
+    renewals (shortened by up to ``jitter``), ``renew_retry`` the pause after a failed renewal,
+    ``retry_every`` and ``jitter`` shape campaign pauses (``retry_every * (1 + U(0, jitter))``),
+    ``skew_allowance`` is the store's, ``margin`` the configured safety margin (None: ttl/10,
+    at most 2 s) and ``max_duration`` caps the whole tenure, renewals included.
     """
 
     ttl: float
@@ -143,6 +143,12 @@ class TimingPolicy:
     def stamp(self, grant: Lease) -> Lease:
         """``grant`` with its local deadline: ``started + ttl - margin``."""
         return replace(grant, deadline=grant.started + grant.ttl - self.margin_for(grant.ttl))
+
+    def renewal_pause(self, rng: random.Random) -> float:
+        """How long after a renewal (or the grant) to renew again: ``renew_every`` shortened
+        by up to ``jitter`` (never stretched), so that leases taken or renewed together do
+        not stay bunched, and no renewal is planned later than ``renew_every``."""
+        return self.renew_every * (1 - rng.uniform(0, self.jitter))
 
     def campaign_pause(
         self, rng: random.Random, record: LeaseRecord | None = None, now_ms: int = 0

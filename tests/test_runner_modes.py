@@ -119,7 +119,7 @@ def test_overlap_wait_runs_the_next_tick_once_its_predecessor_ends(
     assert inside.wait(10)
     second = threading.Thread(target=lambda: answers.append(job({"time": "t2"})))
     second.start()
-    clock.wait_for_sleepers(4)  # both renewal timers of t1, t2's tick renewal, t2 waiting
+    clock.wait_for_sleepers(2)  # the renewal scheduler (t1's two leases, t2's tick), t2 waiting
     go_on.set()
     first.join(10)
     clock.advance(25)  # t2's next attempt finds the job's lease free
@@ -169,7 +169,7 @@ def test_losing_the_job_lease_ends_the_run_and_is_raised(
         lease = current_lease()
         store.force_release("sweep")
         store.acquire("sweep", "intruder", 60)
-        clock.wait_for_sleepers(2)
+        clock.wait_for_sleepers(1)  # the renewal scheduler, serving the tick's and the job's
         clock.advance(3)
         assert lease.lost.wait(5)
         return "finished anyway"

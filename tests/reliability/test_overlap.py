@@ -43,8 +43,9 @@ _SHELVES = itertools.count(1)
 
 
 class SimRenewal:
-    """Stands in for ``RenewalThread``: the same ``drive`` loop, as a task of the simulation
-    in the group (process) that started it, so a crash or a freeze stops it too."""
+    """Stands in for the renewal scheduler: the same ``step()`` calls (``drive``), as a task of
+    the simulation in the group (process) that started it, so a crash or a freeze stops it
+    too."""
 
     def __init__(self, renewable: Renewable, clock: Any) -> None:
         self.renewable = renewable
@@ -63,6 +64,12 @@ class SimRenewal:
         self.stop_event.set()
         if self.task is not None and self.sim.current() is not self.task:
             self.sim.wait(self.task.done, math.inf)
+
+
+def sim_schedule(renewable: Renewable, clock: Any) -> SimRenewal:
+    renewal = SimRenewal(renewable, clock)
+    renewal.start()
+    return renewal
 
 
 class NoExitRelease:
@@ -224,7 +231,7 @@ def histories() -> list[int]:
 
 @pytest.fixture
 def simulated(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("cloudlease.tenure.RenewalThread", SimRenewal)
+    monkeypatch.setattr("cloudlease.tenure.schedule", sim_schedule)
     monkeypatch.setattr("cloudlease.tenure.AT_EXIT", NoExitRelease())
 
 
