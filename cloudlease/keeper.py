@@ -5,8 +5,9 @@ the lease is renewed every ttl/3, and it is released on exit. The timing rules (
 step-down, retries) are the Tenure's and the TimingPolicy's, the same for every front door.
 
 One name for both sides: the store decides. A sync store (``open_store``) gives a ``Tenure``
-for ``with``, renewed on a thread; an async store (``open_async_store``) gives an
-``AsyncTenure`` for ``async with``, renewed by a task on the event loop (docs/async.md).
+for ``with``, renewed by the process's renewal scheduler; an async store
+(``open_async_store``) gives an ``AsyncTenure`` for ``async with``, renewed by a task on the
+event loop (docs/async.md).
 """
 
 from __future__ import annotations
@@ -66,18 +67,18 @@ def hold(
     """Hold lease ``name`` for the duration of a ``with`` block (``async with`` when
     ``store`` is an async store, from ``open_async_store``).
 
-    Acquires (failing fast with LeaseHeld, or waiting up to ``wait`` seconds; ``FOREVER``
-    waits without limit), renews every ``renew_every`` seconds (ttl/3) on a daemon thread
-    (async: in a task on the loop), and releases on exit. If the lease is lost, ``held.lost``
-    is set, ``on_lost(held)`` is called once and ``held.ensure()`` raises LeaseLost; the block
-    is not interrupted. ``max_duration`` caps the lease, renewals included, to that many
-    seconds from now (a serverless invocation's remaining time), so a killed caller never
-    blocks the next one past it. A sync lease still held when the interpreter exits is
-    released then (``release_at_exit``; see also ``release_on_sigterm``); an async one is
-    released when its block exits or its task is cancelled. ``renewal="manual"`` starts no
-    renewer: renew with ``held.renew()`` / ``held.extend(seconds)`` (awaited on the async
-    side). Every option is checked here, before any request; ``with`` on an async store, or
-    ``async with`` on a sync one, raises ConfigError naming the right call.
+    Acquires (failing fast with LeaseHeld, or waiting up to ``wait`` seconds; ``FOREVER`` waits
+    without limit), renews every ``renew_every`` seconds (ttl/3, less up to 20 % of jitter) from
+    the process's renewal scheduler (async: in a task on the loop), and releases on exit. If the
+    lease is lost, ``held.lost`` is set, ``on_lost(held)`` is called once and ``held.ensure()``
+    raises LeaseLost; the block is not interrupted. ``max_duration`` caps the lease, renewals
+    included, to that many seconds from now (a serverless invocation's remaining time), so a
+    killed caller never blocks the next one past it. A sync lease still held when the
+    interpreter exits is released then (``release_at_exit``; see also ``release_on_sigterm``);
+    an async one is released when its block exits or its task is cancelled. ``renewal="manual"``
+    starts no renewer: renew with ``held.renew()`` / ``held.extend(seconds)`` (awaited on the
+    async side). Every option is checked here, before any request; ``with`` on an async store,
+    or ``async with`` on a sync one, raises ConfigError naming the right call.
     """
     policy = TimingPolicy.for_store(
         store, lease=name, ttl=ttl, renew_every=renew_every, max_duration=max_duration

@@ -583,8 +583,9 @@ def single_runner(
     - ``skipped``: what a call that loses returns (None); ``raise_on_skip`` raises RunSkipped;
     - ``holder``: the holder id (default ``host:pid:random``); ``metadata``: stored with it;
     - ``pass_lease``: pass the held lease as ``lease=`` (``current_lease()`` always works);
-    - ``renewal``: ``"background"`` (a thread renews every ttl/3) or ``"manual"`` (no thread:
-      call ``current_lease().extend(seconds)`` / ``.renew()`` from the function);
+    - ``renewal``: ``"background"`` (the renewal scheduler renews every ttl/3) or
+      ``"manual"`` (nothing renews: call ``current_lease().extend(seconds)`` /
+      ``.renew()`` from the function);
     - ``tick``: once-per-tick mode: a callable given the call's arguments, or
       ``every(period)``; ``remember``: how long a completed tick is remembered (1 day);
     - ``share_result``: store the winner's JSON result with its done tick (at most

@@ -67,7 +67,8 @@ class TenureCore:
         if renewal not in RENEWAL_MODES:
             raise ConfigError(
                 f"renewal must be one of {', '.join(RENEWAL_MODES)}, got {renewal!r}: "
-                "'background' renews on a thread, 'manual' only when you call renew()/extend()",
+                "'background' renews from the renewal scheduler, 'manual' only when you call "
+                "renew()/extend()",
                 lease=name,
                 store=store.url,
             )
