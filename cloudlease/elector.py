@@ -1,7 +1,8 @@
 """LeaderElector: campaign for a lease, lead while renewing it, observe who leads, resign.
 
 For long-running services. One thread campaigns; each term of leadership is a ``Tenure``
-renewed on that thread, which steps down before the lease's local deadline when renewals fail.
+renewed by the process's renewal scheduler (``cloudlease.scheduler``), which steps down before
+the lease's local deadline when renewals fail.
 Timing is checked once when the elector is built, by the same ``TimingPolicy`` as every front
 door, one rule per message (as client-go's leaderelection does).
 """
@@ -18,7 +19,6 @@ from typing import TYPE_CHECKING, Any
 from cloudlease._flows import Flow, Pause, Step, run
 from cloudlease._validation import Duration, check_holder, check_name
 from cloudlease.errors import ClockSkewed, ConfigError, LeaseHeld, StoreUnavailable
-from cloudlease.renewal import drive
 from cloudlease.store import LeaseStore, default_holder_id, is_async
 from cloudlease.tenure import Tenure, TimingPolicy
 
@@ -177,6 +177,7 @@ class LeaderElector(ElectorCore):
 
     def _init_side(self) -> None:
         self._stop = threading.Event()
+        self._wake = threading.Event()  # resign(), or the term ended
         self._thread: threading.Thread | None = None
 
     def start(self) -> LeaderElector:
@@ -213,12 +214,21 @@ class LeaderElector(ElectorCore):
     def resign(self) -> None:
         """Stop campaigning; if leading, stop renewing and release the lease."""
         self._stop.set()
+        self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join()
 
     def _lead(self, term: Tenure) -> None:
+        """Lead while the process's renewal scheduler renews ``term``, until it ends or
+        ``resign()``."""
         self._took_office(term)
-        drive(term, self.store.clock, self._stop)
+        self._wake.clear()
+        term.on_lost = lambda _: self._wake.set()
+        term.start_renewing()
+        while not (self._stop.is_set() or term.lost.is_set()):
+            self._wake.wait()
+            self._wake.clear()
+        term.stop_renewing()
         if not self._ended_by_loss(term):
             term.release("resigned")
         self._left_office(term)

@@ -289,7 +289,7 @@ class RenewalScheduler:
 def _step(renewable: Renewable) -> bool:
     try:
         return renewable.step()
-    except Exception:  # step() handles store errors; anything else must not kill a worker
+    except BaseException:  # step() handles store errors; anything else must not kill a worker
         log.exception("cloudlease: renewal of %r raised; no longer renewed", renewable.name)
         return False
 

@@ -57,8 +57,9 @@ def test_keeper_steps_down_at_the_local_deadline_when_renewals_keep_failing(
         assert "local deadline" in (held.reason or "")
         with pytest.raises(LeaseLost, match="stepped down"):
             held.ensure()
-        # retried every renew_every/4 = 0.75 s between the first renewal (3 s) and 8.1 s
-        assert store.requests["renew"] == 7
+        # retried every renew_every/4 = 0.75 s between the first renewal (2.4-3 s: jitter)
+        # and 8.1 s
+        assert store.requests["renew"] in (7, 8)
     assert store.requests["release"] == 0  # not ours to release any more
 
 
