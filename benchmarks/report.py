@@ -303,6 +303,37 @@ def serverless_table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def many_leases_table(data: dict[str, Any]) -> str:
+    """Section 8: leases held in one process, per store, and the run that measured them."""
+    header = ["store", "leases", "ttl", "held", "threads (max)", "RSS growth", "renewals"]
+    header += ["late", "lateness p50 / p99 / max", "CPU"]
+    lines = ["| " + " | ".join(header) + " |", "| --- |" + " ---: |" * (len(header) - 1)]
+    for kind, row in data["stores"].items():
+        late = row["lateness_ms"]
+        cells = (
+            STORE_NAMES.get(kind, kind),
+            f"{row['leases']:,}",
+            f"{row['ttl_s']:g} s",
+            f"{row['held_s']:g} s",
+            str(row["threads_max"]),
+            f"{row['rss_growth_mb']:g} MB",
+            f"{row['renewals']:,}",
+            f"{row['late']} ({row['stepped_down']} stepped down)",
+            f"{late['p50']:g} / {late['p99']:g} / {late['max']:g} ms",
+            f"{row['cpu_s']:g} s",
+        )
+        lines.append("| " + " | ".join(cells) + " |")
+    m = data["machine"]
+    lines += [
+        "",
+        f"- Command: `{data['command']}`, started {data['started']}, on {m['cpus']} cores "
+        f"({m['cpu']}), CPython {m['python']}.",
+        f"- Load average (1, 5, 15 min) before: {', '.join(map(str, data['load_before']))}; "
+        f"after: {', '.join(map(str, data.get('load_after', [])))}.",
+    ]
+    return "\n".join(lines)
+
+
 def _body(results: dict[str, Any], name: str, render: Any) -> str:
     data = results.get(name)
     failed = _failed(data)
@@ -313,6 +344,7 @@ _SLOT = re.compile(r"\{\{(\w+)\}\}")
 _COMMENT = re.compile(r"<!--(.*?)-->\n?", re.DOTALL)
 _RERUN = re.compile(r"^rerun (\w+) of ([\w,]+): (\S+) \((.*)\)$", re.MULTILINE)
 _ADDED = re.compile(r"^added (\w+) of ([\w,]+): (\S+)$", re.MULTILINE)
+_SECTION = re.compile(r"^section (\w+): (\S+)$", re.MULTILINE)
 
 
 def slots(
@@ -357,6 +389,7 @@ def slots(
         "contention_table": _body(results, "contention", contention_table),
         "peers_tables": _body(results, "peers", peers_tables),
         "serverless_table": _body(results, "serverless", serverless_table),
+        "many_leases_table": _body(results, "many_leases", many_leases_table),
     }
 
 
@@ -367,7 +400,8 @@ def render(results: dict[str, Any], template: Path = TEMPLATE) -> str:
     later partial run (a results JSON, relative to the repository) whose figures annotate the
     goals this run missed, e.g. ``rerun operations of azure: benchmarks/results/X.json (after
     the fix, below)``; an ``added SECTION of STORES: PATH`` line adds the rows of stores this
-    run did not measure from a later partial run (the template's prose says which and when).
+    run did not measure from a later partial run (the template's prose says which and when); a
+    ``section SECTION: PATH`` line takes a whole section from its own run (its own command).
     """
     text = template.read_text(encoding="utf-8")
     reruns = {}
@@ -379,6 +413,9 @@ def render(results: dict[str, Any], template: Path = TEMPLATE) -> str:
         for section, stores, path in _ADDED.findall(comment):
             figures = json.loads((ROOT / path).read_text(encoding="utf-8"))[section]
             added.setdefault(section, {}).update({k: figures[k] for k in stores.split(",")})
+        for section, path in _SECTION.findall(comment):
+            own = json.loads((ROOT / path).read_text(encoding="utf-8"))[section]
+            results = {**results, section: own}
     values = slots(results, reruns, added)
 
     def fill(match: re.Match[str]) -> str:
