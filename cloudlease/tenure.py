@@ -24,6 +24,7 @@ import threading
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from cloudlease import events
 from cloudlease._exit import AT_EXIT, release_on_sigterm
 from cloudlease._flows import Call, Flow, Pause, Step, run
 from cloudlease._validation import Duration, check_holder, check_name, to_seconds
@@ -91,6 +92,8 @@ class TenureCore:
         self._lease: Lease | None = None
         self._reason: str | None = None
         self._next_renewal = math.inf
+        self._first_attempt: float | None = None  # monotonic; the wait ends at the grant
+        self._renew_failures = 0  # failed renewals since the last grant (for renewed_late)
         self._not_after = (
             None if policy.max_duration is None else store.clock.monotonic() + policy.max_duration
         )
@@ -189,7 +192,15 @@ class TenureCore:
         answered more slowly than the ttl) is released and refused, never acted on, and so is
         one whose reply showed this client's clock beyond the clock bound (ClockSkewed)."""
         self.check_clock()
-        grant = yield Call("acquire", (self.name, self.holder, self._ttl_now(), self.metadata))
+        if self._first_attempt is None:
+            self._first_attempt = self.store.clock.monotonic()
+        try:
+            grant = yield Call("acquire", (self.name, self.holder, self._ttl_now(), self.metadata))
+        except LeaseHeld as exc:
+            self._report(
+                events.REFUSED, reason=f"held by {exc.record.holder if exc.record else '?'}"
+            )
+            raise
         lease = self.policy.stamp(grant)
         try:
             self.check_clock()  # the grant's own reply may be the first to show the offset
@@ -207,6 +218,7 @@ class TenureCore:
             )
         self._lease = lease
         self._next_renewal = self.store.clock.monotonic() + self.policy.renewal_pause(self._rng)
+        self._report(events.ACQUIRED, waited=self.store.clock.monotonic() - self._first_attempt)
         self._on_held()
         return lease
 
@@ -273,18 +285,23 @@ class TenureCore:
     def on_renewed(self, grant: Lease) -> None:
         self._lease = self.policy.stamp(grant)
         self._next_renewal = self.store.clock.monotonic() + self.policy.renewal_pause(self._rng)
+        failed, self._renew_failures = self._renew_failures, 0
+        if failed:
+            left = self._lease.remaining()
+            self._report(
+                events.RENEWED_LATE, reason=f"after {failed} failed attempt(s), {left:.3f}s left"
+            )
+        else:
+            self._report(events.RENEWED)
 
     def on_renew_failed(self, error: Exception) -> bool:
         """Apply a failed renewal; False when it ended the tenure (the lease is not ours)."""
         if isinstance(error, LeaseLost):
             self.step_down(f"lost: {error.detail}")
             return False
-        if isinstance(error, StoreUnavailable):
-            log.warning("cloudlease: renewal of %r failed, retrying: %s", self.name, error)
-        else:
-            log.error(
-                "cloudlease: renewal of %r raised; treating it as failed", self.name, exc_info=error
-            )
+        self._renew_failures += 1
+        unexpected = not isinstance(error, StoreUnavailable)  # a bug: log its traceback
+        self._report(events.RENEW_FAILED, reason=str(error), exc_info=error if unexpected else None)
         self._next_renewal = self.store.clock.monotonic() + self.policy.renew_retry
         return True
 
@@ -356,12 +373,12 @@ class TenureCore:
         try:
             released: bool = yield Call("release", (self._lease,))
         except Exception as exc:
-            log.warning(
-                "cloudlease: release of %r failed (%s); it expires by itself at its ttl",
-                self.name,
-                exc,
-            )
+            self._report(events.RELEASE_FAILED, reason=str(exc))
             return False
+        if released:
+            self._report(events.RELEASED)
+        else:
+            self._report(events.LOST, reason="no longer ours at release (expired or taken over)")
         if strict and not released:
             raise LeaseLost(
                 f"token {self._lease.token} was no longer ours to release: the handle is stale "
@@ -384,9 +401,11 @@ class TenureCore:
         if caps.max_ttl is not None:
             keep = min(keep, caps.max_ttl)
         try:
-            yield Call("acquire", (self.name, self.holder, keep, metadata))
+            done = yield Call("acquire", (self.name, self.holder, keep, metadata))
         except Exception as exc:  # the run succeeded: report, do not fail it
-            log.warning("cloudlease: could not mark tick %r done: %s", self.name, exc)
+            self._report(events.DONE_FAILED, reason=str(exc))
+            return
+        self._report(events.DONE, token=done.token)
 
     # -- ending -----------------------------------------------------------------------------
 
@@ -395,7 +414,8 @@ class TenureCore:
         ``on_lost`` once."""
         if not self._end(reason):
             return
-        log.warning("cloudlease: lease %r (token %d) %s", self.name, self.token, reason)
+        # The store said the lease is not ours ("lost: ..."), or we stopped acting in time.
+        self._report(events.LOST if reason.startswith("lost") else events.STEPPED_DOWN)
         if self.on_lost is not None:
             try:
                 self.on_lost(self)
@@ -404,7 +424,22 @@ class TenureCore:
 
     def abandon(self, reason: str = "abandoned") -> None:
         """End the tenure without a request: the lease is left to expire at its ttl."""
-        self._end(reason)
+        if self._end(reason) and self._lease is not None:
+            self._report(events.ABANDONED)
+
+    def _report(self, transition: str, *, reason: str | None = None, **fields: Any) -> None:
+        """Report a transition (``cloudlease.events``): the grant's token unless given, and
+        why the tenure ended once it has."""
+        token = self._lease.token if self._lease is not None else None
+        events.report(
+            transition,
+            lease=self.name,
+            holder=self.holder,
+            token=fields.pop("token", token),
+            store=self.store.url,
+            reason=reason or (self._reason if self.lost.is_set() else None),
+            **fields,
+        )
 
     def _end(self, reason: str) -> bool:
         """Record the end once; True if this call was the one that did."""
