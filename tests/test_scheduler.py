@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from cloudlease import LeaderElector
 from cloudlease.errors import LeaseLost
 from cloudlease.keeper import HeldLease, hold
 from cloudlease.lease import Lease, LeaseRecord
@@ -223,3 +224,21 @@ def test_a_child_after_fork_starts_its_own_scheduler(store: FaultyStore, clock: 
         clock.advance(3.0)
         clock.wait_for_sleepers(1)
         assert store.requests["renew"] == 1 and parent.is_valid()  # still renewed here
+
+
+def test_an_electors_term_is_renewed_by_the_scheduler(store: FaultyStore, clock: FakeClock) -> None:
+    lost: list[HeldLease] = []
+    node = LeaderElector(store, "leader", ttl=TTL, holder="a", on_lost=lost.append).start()
+    try:
+        eventually(lambda: node.is_leader)
+        assert scheduler_for(clock).threads() >= 1  # the term is one of its leases
+        clock.wait_for_sleepers(1)  # the scheduler; the elector's thread waits for the term
+        clock.advance(3.0)
+        clock.wait_for_sleepers(1)
+        assert store.requests["renew"] == 1 and node.is_leader
+        store.force_release("leader")
+        store.acquire("leader", "intruder", TTL)
+        clock.advance(3.0)
+        eventually(lambda: len(lost) == 1 and not node.is_leader)  # stepped down once
+    finally:
+        node.resign()
