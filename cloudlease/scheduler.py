@@ -12,7 +12,11 @@ request can be bounded from here; a worker that has been blocked in one step for
 seconds is left to it, and another worker is started for the leases queued behind it, up to
 ``max_workers``. With fast stores one worker serves every lease: three threads in all with the
 caller's. A lease still ends at its local deadline whatever the pool does: ``ensure()`` and
-``remaining()`` read the monotonic deadline, not the scheduler.
+``remaining()`` read the monotonic deadline, not the scheduler. ``stall`` is counted in real
+seconds (how long a thread has been blocked), never on the Clock: it decides only when to add
+a worker, never anything about a lease; the scheduler sleeps on the Clock only while no step
+that has not stalled is in progress, so on a FakeClock a sleeping scheduler means the
+renewals due are done.
 
 One scheduler per Clock (the system clock in production; a test's FakeClock gets its own). It
 starts with its first lease, stops (threads joined) when the last one leaves, at interpreter
