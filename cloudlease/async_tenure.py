@@ -55,10 +55,11 @@ class AsyncTenure(TenureCore):
         if isinstance(step, Pause):
             await sleep(self.store.clock, step.seconds)
             return None
-        if step.method == "renew":
-            async with self._renewing:
-                return await self.store.renew(*step.args)
-        return await getattr(self.store, step.method)(*step.args)
+        with self._request(step) as request:
+            if step.method == "renew":
+                async with self._renewing:
+                    return request.done(await self.store.renew(*step.args))
+            return request.done(await getattr(self.store, step.method)(*step.args))
 
     async def acquire(self, give_up_if: Callable[[LeaseRecord], bool] | None = None) -> AsyncTenure:
         """``Tenure.acquire``, awaited: retry up to ``wait`` seconds, pausing on the loop."""

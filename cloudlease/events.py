@@ -25,8 +25,10 @@ deadline), ``released`` (INFO), ``release_failed`` (WARNING: it expires at its t
 ``done`` (INFO: a tick marked done), ``done_failed`` (WARNING), ``abandoned`` (INFO: left
 to expire, e.g. handed off).
 
-Observers (``add_observer``) get each ``Transition`` too, whatever the log level: the
-``otel`` extra counts them.
+Observers (``add_observer``) get each ``Transition`` too, whatever the log level, and a
+request hook (``set_request_hook``) sees each store request of a held lease: the ``otel``
+extra (``cloudlease.otel``) counts the one and traces the other. Without them, a request
+costs one check of a module global.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Protocol
 
 LOGGER = "cloudlease.tenure"
 log = logging.getLogger(LOGGER)
@@ -107,3 +109,47 @@ def report(transition: str, *, exc_info: BaseException | None = None, **fields: 
         log.log(level, "cloudlease: " + message, extra, extra=extra, exc_info=exc_info)
     for observer in _observers:
         observer(happened)
+
+
+class Request(Protocol):
+    """One store request of a held lease, as a hook sees it: ``with`` around the request,
+    ``done(result)`` with what the store returned (it returns ``result``)."""
+
+    def __enter__(self) -> Request: ...
+
+    def __exit__(self, *exc_info: object) -> None: ...
+
+    def done(self, result: Any) -> Any: ...
+
+
+class _Unobserved:
+    """The request when no hook is set: nothing happens."""
+
+    def __enter__(self) -> _Unobserved:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        return None
+
+    def done(self, result: Any) -> Any:
+        return result
+
+
+UNOBSERVED = _Unobserved()
+
+#: ``hook(method, lease, holder, token, store)``: the Request to wrap around one store request
+#: (``token`` is None for an acquire: the grant tells it, through ``done``).
+RequestHook = Callable[[str, str, str, "int | None", str], Request]
+_request_hook: RequestHook | None = None
+
+
+def set_request_hook(hook: RequestHook | None) -> None:
+    """Wrap every store request of a held lease in ``hook``'s Request (None: stop)."""
+    global _request_hook
+    _request_hook = hook
+
+
+def request(method: str, lease: str, holder: str, token: int | None, store: str) -> Request:
+    """The Request to wrap around one store request (``UNOBSERVED`` without a hook)."""
+    hook = _request_hook
+    return UNOBSERVED if hook is None else hook(method, lease, holder, token, store)

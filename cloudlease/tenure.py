@@ -441,6 +441,12 @@ class TenureCore:
             **fields,
         )
 
+    def _request(self, call: Call) -> events.Request:
+        """The store request ``call`` makes, as the request hook sees it (``events``)."""
+        grant = call.args[0] if call.args and isinstance(call.args[0], Lease) else None
+        token = None if grant is None else grant.token
+        return events.request(call.method, self.name, self.holder, token, self.store.url)
+
     def _end(self, reason: str) -> bool:
         """Record the end once; True if this call was the one that did."""
         if self.lost.is_set():
@@ -576,10 +582,11 @@ class Tenure(TenureCore):
         if isinstance(step, Pause):
             self.store.clock.wait(self._never, step.seconds)
             return None
-        if step.method == "renew":
-            with self._renewing:
-                return self.store.renew(*step.args)
-        return getattr(self.store, step.method)(*step.args)
+        with self._request(step) as request:
+            if step.method == "renew":
+                with self._renewing:
+                    return request.done(self.store.renew(*step.args))
+            return request.done(getattr(self.store, step.method)(*step.args))
 
     def acquire(self, give_up_if: Callable[[LeaseRecord], bool] | None = None) -> Tenure:
         """Acquire, retrying while held elsewhere or unavailable, up to ``wait`` seconds.

@@ -10,10 +10,10 @@ export UV_PYTHON_DOWNLOADS=never
 UV="${UV:-$(command -v uv || echo .tools/bin/uv)}"  # as scripts/test.sh finds it
 CHECKED="3.10 3.11 3.12 3.13"
 # Slow, time-based files (test_demo, test_multiprocess_sqlite), those needing the dev or docs
-# group or the cloud SDKs (test_cloud_smoke_args, test_docs_site) and the one test that wants
-# the providers installed run on .venv's Python only.
+# group or the cloud SDKs (test_cloud_smoke_args, test_docs_site, test_otel: the OpenTelemetry
+# SDK) and the one test that wants the providers installed run on .venv's Python only.
 CORE_TESTS=$(ls tests/test_*.py |
-  grep -v -E 'test_(adapters_web|packaging|docs_site|demo|multiprocess_sqlite|cloud_smoke_args|async_providers)\.py')
+  grep -v -E 'test_(adapters_web|packaging|docs_site|demo|multiprocess_sqlite|cloud_smoke_args|async_providers|otel)\.py')
 NEEDS_PROVIDERS=tests/test_urls.py::test_installed_schemes_include_the_embedded_ones_and_the_providers
 
 find_python() {  # an interpreter of version $1 that runs, or nothing
