@@ -66,10 +66,11 @@ def start_moto(port: int) -> subprocess.Popen[bytes]:
 class Raw:
     """The same three jobs as hand-written conditional UpdateItems (no library around them)."""
 
-    def __init__(self, client: Any, table: str) -> None:
+    def __init__(self, client: Any, table: str, name: str = "raw", holder: str = "raw") -> None:
         self.client = client
         self.table = table
-        self.key = {"name": {"S": "raw"}}
+        self.key = {"name": {"S": name}}
+        self.holder = {"S": holder}
         self.names = {"#k": "name", "#h": "holder", "#t": "token", "#e": "expires_at"}
         self.token = "0"
 
@@ -93,7 +94,7 @@ class Raw:
             "SET #h = :me, #t = if_not_exists(#t, :now) + :one, #e = :exp",
             "attribute_not_exists(#k) OR #h = :free OR #e < :now",
             {
-                ":me": {"S": "raw"},
+                ":me": self.holder,
                 ":free": {"S": ""},
                 ":now": {"N": str(now)},
                 ":one": {"N": "1"},
@@ -107,14 +108,14 @@ class Raw:
         self._update(
             "SET #e = :exp",
             "#h = :me AND #t = :tok",
-            {":me": {"S": "raw"}, ":tok": {"N": self.token}, ":exp": {"N": str(now + 30_000)}},
+            {":me": self.holder, ":tok": {"N": self.token}, ":exp": {"N": str(now + 30_000)}},
         )
 
     def release(self) -> None:
         self._update(
             "SET #h = :free",
             "#h = :me AND #t = :tok",
-            {":me": {"S": "raw"}, ":tok": {"N": self.token}, ":free": {"S": ""}},
+            {":me": self.holder, ":tok": {"N": self.token}, ":free": {"S": ""}},
         )
 
 

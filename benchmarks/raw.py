@@ -200,21 +200,19 @@ class RawDynamoDB:
 
 
 class RawFirestore:
-    """A transaction (get, check, set) for acquire; writes with an update_time precondition."""
+    """A read, then a write with an update_time precondition (``create`` when there was no
+    document) for acquire; writes with an update_time precondition for renew and release."""
 
     def __init__(self, client: Any, collection: str, ttl: float) -> None:
-        from google.cloud import firestore
-
-        self.firestore = firestore
         self.client = client
         self.collection = client.collection(collection)
         self.ttl_ms = round(ttl * 1000)
         self.state: dict[str, Any] = {}
-        self._take = firestore.transactional(self._take_in)
 
-    def _take_in(self, transaction: Any, ref: Any, holder: str) -> None:
+    def acquire(self, name: str, holder: str = "raw") -> None:
+        ref = self.collection.document(name)
         now = now_ms()
-        snapshot = next(iter(transaction.get(ref)))
+        snapshot = ref.get()
         current = snapshot.to_dict() if snapshot.exists else None
         if current and current["holder"] not in ("", holder) and current["expires_at"] >= now:
             raise Refused(ref.id)
@@ -229,14 +227,12 @@ class RawFirestore:
             "transitions": (current["transitions"] + 1) if current else 1,
             "metadata": {},
         }
-        transaction.set(ref, record)
-        self.state = {"record": record}
-
-    def acquire(self, name: str, holder: str = "raw") -> None:
-        ref = self.collection.document(name)
-        # The SDK's transaction does not hand back the commit's update_time: the first write
-        # after it is conditioned on existence (``update``), later ones on update_time.
-        self._take(self.client.transaction(), ref, holder)
+        if current is None:
+            result = ref.create(record)
+        else:
+            option = self.client.write_option(last_update_time=snapshot.update_time)
+            result = ref.update(record, option=option)
+        self.state = {"record": record, "update_time": result.update_time}
 
     def _write(self, name: str, change: dict[str, Any]) -> None:
         ref = self.collection.document(name)

@@ -334,6 +334,45 @@ def many_leases_table(data: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def herd_table(data: dict[str, Any]) -> str:
+    """``python -m benchmarks.herd``: cloudlease against the one-UpdateItem reference, and the
+    lease item's size per operation."""
+    rows = data["rounds"]
+    lines = [
+        f"`{data['command']}`, started {data['started']}, {data['contenders']} contenders, "
+        f"load average before / after: {', '.join(str(x) for x in data['load_before'])} / "
+        f"{', '.join(str(x) for x in data['load_after'])}.",
+        "",
+        "| variant | rounds | acquisitions/s median (min to max) | requests per acquisition "
+        "| moto CPU ms per request | client CPU ms per request |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for variant, median in data["median"].items():
+        rates = [r["acquisitions_per_s"] for r in rows if r["variant"] == variant]
+        lines.append(
+            f"| {variant} | {len(rates)} | {_f(median['acquisitions_per_s'])} "
+            f"({_f(min(rates))} to {_f(max(rates))}) | {_f(median['requests_per_acquisition'], 1)} "
+            f"| {_f(median['server_cpu_ms_per_request'])} "
+            f"| {_f(median['client_cpu_ms_per_request'])} |"
+        )
+    ours, ref = (data["median"][v]["acquisitions_per_s"] for v in ("cloudlease", "reference"))
+    verdict = "met" if ours >= ref else "**missed**"
+    lines += [
+        "",
+        f"Goal: cloudlease at least the reference: {_f(ours / ref)} of it ({verdict}).",
+        "",
+        "| lease item | bytes after acquire | after renew | after release "
+        "| write units per write |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for label, size in data["item_bytes"].items():
+        lines.append(
+            f"| {label} | {size['acquire']} | {size['renew']} | {size['release']} "
+            f"| {size['write_units']} |"
+        )
+    return "\n".join(lines)
+
+
 def _body(results: dict[str, Any], name: str, render: Any) -> str:
     data = results.get(name)
     failed = _failed(data)
@@ -345,6 +384,18 @@ _COMMENT = re.compile(r"<!--(.*?)-->\n?", re.DOTALL)
 _RERUN = re.compile(r"^rerun (\w+) of ([\w,]+): (\S+) \((.*)\)$", re.MULTILINE)
 _ADDED = re.compile(r"^added (\w+) of ([\w,]+): (\S+)$", re.MULTILINE)
 _SECTION = re.compile(r"^section (\w+): (\S+)$", re.MULTILINE)
+_REPLACED = re.compile(r"^replaced (\w+) of ([\w,]+): (\S+)$", re.MULTILINE)
+_HERD = re.compile(r"^herd: (\S+)$", re.MULTILINE)
+
+
+def _replace(data: Any, newer: dict[str, Any]) -> Any:
+    """``data`` (a section's figures by store, or by "store/variant") with the stores of a
+    later partial run, ``newer``, in place of this run's."""
+    if not isinstance(data, dict) or "error" in data or not newer:
+        return data
+    kinds = {key.partition("/")[0] for key in newer}
+    kept = {k: v for k, v in data.items() if k.partition("/")[0] not in kinds}
+    return {**kept, **newer}
 
 
 def slots(
@@ -361,6 +412,8 @@ def slots(
     m = results["machine"]
     rerun, why = reruns.get("operations", ({}, ""))
     more = (added or {}).get("operations", {})
+    replaced = (added or {}).get("replaced", {})
+    results = {k: _replace(v, replaced.get(k, {})) for k, v in results.items()}
 
     def with_added(ops: dict[str, Any]) -> dict[str, Any]:
         return {**more, **ops}  # a store this run measured keeps this run's figures
@@ -390,6 +443,7 @@ def slots(
         "peers_tables": _body(results, "peers", peers_tables),
         "serverless_table": _body(results, "serverless", serverless_table),
         "many_leases_table": _body(results, "many_leases", many_leases_table),
+        "herd_table": _body(results, "herd", herd_table),
     }
 
 
@@ -401,7 +455,10 @@ def render(results: dict[str, Any], template: Path = TEMPLATE) -> str:
     goals this run missed, e.g. ``rerun operations of azure: benchmarks/results/X.json (after
     the fix, below)``; an ``added SECTION of STORES: PATH`` line adds the rows of stores this
     run did not measure from a later partial run (the template's prose says which and when); a
-    ``section SECTION: PATH`` line takes a whole section from its own run (its own command).
+    ``section SECTION: PATH`` line takes a whole section from its own run (its own command); a
+    ``replaced SECTION of STORES: PATH`` line shows a later partial run's figures of those
+    stores instead of this run's (after a change to them); ``herd: PATH`` names the results of
+    ``python -m benchmarks.herd`` shown as ``{{herd_table}}``.
     """
     text = template.read_text(encoding="utf-8")
     reruns = {}
@@ -416,6 +473,13 @@ def render(results: dict[str, Any], template: Path = TEMPLATE) -> str:
         for section, path in _SECTION.findall(comment):
             own = json.loads((ROOT / path).read_text(encoding="utf-8"))[section]
             results = {**results, section: own}
+        for section, stores, path in _REPLACED.findall(comment):
+            figures = json.loads((ROOT / path).read_text(encoding="utf-8"))[section]
+            kinds = stores.split(",")
+            newer = {k: v for k, v in figures.items() if k.partition("/")[0] in kinds}
+            added.setdefault("replaced", {}).setdefault(section, {}).update(newer)
+        for path in _HERD.findall(comment):
+            results = {**results, "herd": json.loads((ROOT / path).read_text(encoding="utf-8"))}
     values = slots(results, reruns, added)
 
     def fill(match: re.Match[str]) -> str:
