@@ -1,8 +1,14 @@
 locals {
   # What cloudlease-dynamodb calls on the table (cloudlease_dynamodb.schema.IAM_ACTIONS):
-  # acquire/renew/release are UpdateItem, get is GetItem, fenced writes add a ConditionCheck
-  # inside the caller's TransactWriteItems, and list (cloudlease status) is Scan.
-  item_actions = ["dynamodb:ConditionCheckItem", "dynamodb:GetItem", "dynamodb:UpdateItem"]
+  # acquire/renew/release are UpdateItem (an acquire of an item already seen: PutItem), get is
+  # GetItem, fenced writes add a ConditionCheck inside the caller's TransactWriteItems, and
+  # list (cloudlease status) is Scan.
+  item_actions = [
+    "dynamodb:ConditionCheckItem",
+    "dynamodb:GetItem",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+  ]
   list_actions = ["dynamodb:Scan"]
   # What `cloudlease init` needs in addition (cloudlease_dynamodb.schema.INIT_IAM_ACTIONS).
   init_actions = [

@@ -35,9 +35,9 @@ def test_lost_reentry_response_is_resolved_by_the_attempts_expiry(
     make_http_store: StoreMaker,
 ) -> None:
     clock = FakeClock()
-    store = make_http_store(clock=clock)
-    first = store.acquire("job", "holder-a", 10)
+    first = make_http_store(clock=clock).acquire("job", "holder-a", 10)
     clock.advance(1)
+    store = make_http_store(clock=clock)  # has not seen the item: two UpdateItems
     wire = Wire(store.client)
     wire.inject("UpdateItem", lambda request: None)  # the takeover goes through untouched
     wire.lose_response("UpdateItem", "timeout")  # the re-entry is applied, its answer lost
@@ -45,6 +45,28 @@ def test_lost_reentry_response_is_resolved_by_the_attempts_expiry(
     assert again.token == first.token + 1
     record = store.get("job")
     assert record is not None and (record.token, record.transitions) == (again.token, 1)
+
+
+@pytest.mark.parametrize("kind", ["timeout", "reset", "5xx"])
+def test_lost_put_item_response_leaves_the_caller_holding_the_lease_exactly_once(
+    make_http_store: StoreMaker, kind: str
+) -> None:
+    clock = FakeClock()
+    store = make_http_store(clock=clock)
+    first = store.acquire("job", "holder-a", 10)
+    store.release(first)  # seen, free: the next acquire is one PutItem
+    clock.advance(1)
+    wire = Wire(store.client)
+    wire.lose_response("PutItem", kind)
+    lease = store.acquire("job", "holder-b", 10)
+    assert wire.requests == Counter({"PutItem": 1, "GetItem": 1})
+    record = store.get("job")
+    assert record == lease.record and lease.token > first.token and record.transitions == 2
+    with pytest.raises(LeaseHeld):
+        make_http_store(clock=clock).acquire("job", "holder-c", 10)
+    wire.reset()
+    assert store.acquire("job", "holder-b", 10).token > lease.token  # re-entry, one PutItem
+    assert wire.requests == Counter({"PutItem": 1})
 
 
 def test_an_acquire_that_never_reached_the_store_raises_and_writes_nothing(

@@ -157,7 +157,7 @@ class DynamoDBBackend(_TwoClients):
     """A table on the locked moto server; throttling injected on the wire (botocore hook)."""
 
     name = "dynamodb"
-    throttled = ("UpdateItem", "GetItem")
+    throttled = ("UpdateItem", "PutItem", "GetItem")
 
     def __init__(self, endpoint: str | None, table: str, wire: WireFaults | None = None) -> None:
         from botocore.config import Config

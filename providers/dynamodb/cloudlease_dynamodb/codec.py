@@ -32,6 +32,22 @@ def n(value: int) -> dict[str, str]:
     return {"N": str(value)}
 
 
+def encode(record: LeaseRecord, names: AttributeNames, purge_at: Mapping[str, str]) -> Item:
+    """The whole item of ``record`` (what ``decode`` reads back), with the TTL attribute."""
+    return {
+        names.key: s(record.name),
+        names.holder: s(record.holder),
+        names.token: n(record.token),
+        names.expires_at: n(record.expires_at),
+        names.acquired_at: n(record.acquired_at),
+        names.renewed_at: n(record.renewed_at),
+        names.transitions: n(record.transitions),
+        names.metadata: s(encode_metadata(record.metadata)),
+        names.ttl: purge_at,
+        names.schema: n(record.schema),
+    }
+
+
 def decode(item: Item, names: AttributeNames, *, table: str, store: str) -> LeaseRecord:
     """The LeaseRecord an item holds; CorruptRecord if it is not a cloudlease record."""
     lease = _text(item.get(names.key)) or "?"

@@ -1,4 +1,4 @@
-"""The UpdateItem requests of acquire, re-entry, renew, release and force-release.
+"""The conditional writes of acquire, re-entry, renew, release and force-release.
 
 Each is one conditional write. Placeholders: ``#field`` for attribute names (see
 ``AttributeNames.placeholders``), ``:value`` for values. The takeover writes only over an item
@@ -14,7 +14,7 @@ import re
 from typing import Any
 
 from cloudlease.records import SCHEMA, AcquireRequest, LeaseRecord
-from cloudlease_dynamodb.codec import encode_metadata, n, s
+from cloudlease_dynamodb.codec import encode, encode_metadata, n, s
 from cloudlease_dynamodb.schema import AttributeNames
 
 _PLACEHOLDER = re.compile(r"[#:][A-Za-z_]+")
@@ -74,6 +74,19 @@ LIFT_UPDATE = (
     "#acquired_at = :acquired_at, #renewed_at = :now_ms, #transitions = :transitions, "
     "#metadata = :metadata, #ttl = :purge_at, #schema = :schema"
 )
+
+# Replace: when the store has seen the item (any reply carries it: ALL_OLD, ALL_NEW, GetItem),
+# an acquisition is a PutItem of the whole record, decided from what was seen as the
+# read-first stores decide (``records.acquired``: token max(token + 1, now_us)), and written
+# only if no acquisition happened since (only an acquisition changes #token; a renewal or a
+# release keeps it) and the lease is, now, free for us (the takeover cases above) or still ours
+# (re-entry). No update expression, so less work per request than a takeover, and re-entry is
+# one request. An item deleted since fails #token = :seen_token, like any other change.
+REPLACE_TAKEOVER_CONDITION = (
+    "#token = :seen_token AND #holder <> :holder AND (#holder = :free "
+    "OR #expires_at < :stale_before)"
+)
+REPLACE_REENTRY_CONDITION = "#token = :seen_token AND #holder = :holder"
 
 # Renew and release: only while the item still names this holder AND this token.
 HELD_CONDITION = "#holder = :holder AND #token = :token"
@@ -157,6 +170,31 @@ class Requests:
             ":S": s("S"),
             ":N": s("N"),
             ":brace": s("{"),
+        }
+
+    def replace(
+        self, request: AcquireRequest, seen: LeaseRecord, to: LeaseRecord
+    ) -> dict[str, Any]:
+        """PutItem of ``to``, decided from ``seen``, if ``seen``'s token is still current."""
+        condition = (
+            REPLACE_REENTRY_CONDITION
+            if seen.holder == request.holder
+            else REPLACE_TAKEOVER_CONDITION
+        )
+        values = {
+            ":seen_token": n(seen.token),
+            ":holder": s(request.holder),
+            ":free": s(""),
+            ":stale_before": n(request.now_ms - request.skew_ms),
+        }
+        used = set(_PLACEHOLDER.findall(condition))
+        return {
+            "TableName": self.table,
+            "Item": encode(to, self.names, self.purge_at(to.expires_at)),
+            "ConditionExpression": condition,
+            "ExpressionAttributeNames": {k: v for k, v in self._placeholders.items() if k in used},
+            "ExpressionAttributeValues": {k: v for k, v in values.items() if k in used},
+            "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
 
     def renew(self, name: str, holder: str, token: int, now_ms: int, ttl_ms: int) -> dict[str, Any]:

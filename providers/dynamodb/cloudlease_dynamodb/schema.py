@@ -22,9 +22,11 @@ DEFAULT_TTL_ATTRIBUTE = "purge_at"
 DEFAULT_PURGE_AFTER = timedelta(days=7)
 
 #: What the store needs on the table at run time (acquire, renew, release, get, status, fenced
-#: writes' ConditionCheck).
+#: writes' ConditionCheck). Without PutItem (a policy from before it) acquisitions keep to
+#: UpdateItem: they work, and a re-entry costs two requests.
 IAM_ACTIONS: tuple[str, ...] = (
     "dynamodb:GetItem",
+    "dynamodb:PutItem",
     "dynamodb:UpdateItem",
     "dynamodb:Scan",
     "dynamodb:ConditionCheckItem",

@@ -1,14 +1,21 @@
-"""``DynamoDBStore``: one conditional UpdateItem per lease operation.
+"""``DynamoDBStore``: one conditional write per lease operation.
 
 A free or refused acquire costs one request: the takeover update either applies or fails its
 condition and returns the current item (ReturnValuesOnConditionCheckFailure=ALL_OLD), so a
 contender learns the holder without a second read. Re-entry (the item already names this
 holder: a lost response, a restart with the same holder id) costs a second, conditional update
 that keeps ``transitions`` and ``acquired_at``: one update expression cannot branch.
+
+Once the store has seen a lease's item (every reply carries it), it acquires with a PutItem of
+the whole record instead, decided from what it saw and conditioned on the token it saw
+(``expressions.REPLACE_*``): one request for a takeover and for a re-entry, and no update
+expression for the server to evaluate. Without ``dynamodb:PutItem`` it keeps to UpdateItem.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import random
 import threading
 from collections.abc import Callable, Mapping
@@ -42,6 +49,8 @@ if TYPE_CHECKING:
 _FIRST_BACKOFF = 0.05  # seconds; doubles per throttled attempt
 _MAX_BACKOFF = 1.0
 _ACQUIRE_ROUNDS = 3  # takeover/re-entry rounds before giving up on a lease changing hands
+_REMEMBERED = 4096  # items remembered per store (all forgotten at once beyond that)
+log = logging.getLogger("cloudlease.dynamodb")
 
 
 class TableOptions(TypedDict, total=False):
@@ -68,7 +77,9 @@ class DynamoDBCore(StoreCore):
     same requests and read the same replies."""
 
     capabilities = Capabilities(
-        round_trips={"acquire": 1, "renew": 1, "release": 1, "get": 1, "reentry": 2}
+        # re-entry: one PutItem once the store has seen the item, else two UpdateItems
+        round_trips={"acquire": 1, "renew": 1, "release": 1, "get": 1, "reentry": 1}
+        | {"reentry_unseen": 2}
     )
 
     def _begin(self, table: str, options: TableOptions) -> None:
@@ -123,6 +134,9 @@ class DynamoDBCore(StoreCore):
             credential_source=credential_source,
         )
         self._rng = options.get("rng") or random.Random()
+        self._seen_lock = threading.Lock()
+        self._seen: dict[str, LeaseRecord] = {}  # the item of each lease, as last seen
+        self._puts = True  # False once PutItem was denied (an IAM policy from before it)
 
     @property
     def region(self) -> str | None:
@@ -155,11 +169,13 @@ class DynamoDBCore(StoreCore):
         lease: str | None,
         write: bool,
         budget: float | None = None,
+        passing: frozenset[str] = frozenset(),
     ) -> Flow[dict[str, Any]]:
         """One API call; throttling retried with jittered backoff on the store's clock.
 
-        ConditionalCheckFailedException (and TransactionCanceledException) pass through as
-        ClientError; every other failure becomes a cloudlease error naming table and region.
+        ConditionalCheckFailedException, TransactionCanceledException and the codes in
+        ``passing`` pass through as ClientError; every other failure becomes a cloudlease error
+        naming table and region.
         """
         give_up = self.clock.monotonic() + (self.throttle_budget if budget is None else budget)
         delay = _FIRST_BACKOFF
@@ -168,9 +184,10 @@ class DynamoDBCore(StoreCore):
                 response: dict[str, Any] = yield Call(operation, (params,))
                 return response
             except ClientError as exc:
-                if error_code(exc) in (
-                    "ConditionalCheckFailedException",
-                    "TransactionCanceledException",
+                if (
+                    error_code(exc)
+                    in ("ConditionalCheckFailedException", "TransactionCanceledException")
+                    or error_code(exc) in passing
                 ):
                     raise
                 if is_throttling(exc):
@@ -198,12 +215,26 @@ class DynamoDBCore(StoreCore):
         return response.get("Attributes", {}), None
 
     def decode(self, item: Mapping[str, Any]) -> LeaseRecord:
-        return codec.decode(item, self.attributes, table=self.table, store=self.url)
+        """The record ``item`` holds, remembered as the lease's item last seen."""
+        return self._saw(codec.decode(item, self.attributes, table=self.table, store=self.url))
+
+    def _saw(self, record: LeaseRecord) -> LeaseRecord:
+        with self._seen_lock:
+            if len(self._seen) >= _REMEMBERED:
+                self._seen.clear()
+            self._seen[record.name] = record
+        return record
 
     # -- primitives, as flows of API calls --------------------------------------------------
 
     def _acquire_calls(self, request: AcquireRequest) -> Flow[tuple[LeaseRecord, Any]]:
         budget = min(self.throttle_budget, request.ttl_ms / 2000)
+        with self._seen_lock:
+            seen = self._seen.get(request.name)
+        if seen is not None and seen.schema == SCHEMA and self._puts:
+            replaced = yield from self._replace(request, seen, budget)
+            if replaced is not None:
+                return replaced, None
         for _ in range(_ACQUIRE_ROUNDS):
             new, old = yield from self._update(
                 self.requests.takeover(request), request.name, budget
@@ -231,6 +262,42 @@ class DynamoDBCore(StoreCore):
             lease=request.name,
             store=self.url,
         )
+
+    def _replace(
+        self, request: AcquireRequest, seen: LeaseRecord, budget: float
+    ) -> Flow[LeaseRecord | None]:
+        """Acquire with one PutItem decided from ``seen`` (expressions.REPLACE_*).
+
+        LeaseHeld when the item is held by someone else; None when it changed otherwise since
+        it was seen (or PutItem is denied): then the UpdateItem rounds decide afresh.
+        """
+        to = rules.acquired(seen, request)
+        params = self.requests.replace(request, seen, to)
+        denied = frozenset({"AccessDeniedException"})
+        try:
+            yield from self._call(
+                "put_item", params, lease=request.name, write=True, budget=budget, passing=denied
+            )
+        except ClientError as exc:
+            if error_code(exc) in denied:
+                self._puts = False
+                log.warning(
+                    "cloudlease: %s may not PutItem (%s); acquiring with UpdateItem only. "
+                    "Grant dynamodb:PutItem (IAM_ACTIONS) for one-request re-entries",
+                    self.url,
+                    exc,
+                )
+                return None
+            old = exc.response.get("Item")
+            current = None if old is None else self.decode(old)  # type: ignore[arg-type]
+            if (
+                current is not None
+                and current.holder != request.holder
+                and not current.is_free(request.now_ms, request.skew_ms)
+            ):
+                raise self._held(request, current) from None
+            return None
+        return self._saw(to)
 
     def _lifts(self, current: LeaseRecord) -> bool:
         """True when ``current`` is of another schema than the one this client writes."""
@@ -265,7 +332,11 @@ class DynamoDBCore(StoreCore):
 
     def _release_calls(self, lease: Lease, now_ms: int) -> Flow[bool]:
         params = self.requests.release(lease.name, lease.holder, lease.token, now_ms)
-        new, _ = yield from self._update(params, lease.name, self.throttle_budget)
+        new, old = yield from self._update(params, lease.name, self.throttle_budget)
+        item = new if new is not None else old
+        if item is not None:
+            with contextlib.suppress(CorruptRecord):
+                self.decode(item)  # remembered: the next acquire can be one PutItem
         return new is not None
 
     def _get_calls(self, name: str) -> Flow[LeaseRecord | None]:
