@@ -34,6 +34,12 @@ _BEFORE_SCHEMA_2 = {
 }
 
 
+def no_replace(*_: Any) -> Iterator[Any]:
+    """``DynamoDBCore._replace`` of a client from before it: a flow that decides nothing."""
+    return None
+    yield
+
+
 class OlderDynamoDBClient:
     """DynamoDB states its rules as expressions: an older client is its older expressions."""
 
@@ -45,7 +51,7 @@ class OlderDynamoDBClient:
             never = mock.patch.object(DynamoDBCore, "_lifts", lambda self, current: False)
             patches.enter_context(never)
             # nor did it acquire with PutItem
-            patches.enter_context(mock.patch.object(DynamoDBStore, "_replace", lambda *_: None))
+            patches.enter_context(mock.patch.object(DynamoDBCore, "_replace", no_replace))
             yield
 
 

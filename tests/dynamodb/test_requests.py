@@ -14,8 +14,10 @@ import pytest
 from cloudlease.errors import LeaseHeld
 from cloudlease.records import AcquireRequest
 from cloudlease.testing import FakeClock
-from cloudlease_dynamodb import DynamoDBStore, expressions
+from cloudlease_dynamodb import expressions
+from cloudlease_dynamodb.store import DynamoDBCore
 from tests.dynamodb.conftest import StoreMaker
+from tests.dynamodb.test_conformance import no_replace
 from tests.dynamodb.wire import Wire
 
 
@@ -157,7 +159,7 @@ def previous_release() -> Iterator[None]:
     """The store as the release before issue 22 wrote: its takeover condition, no PutItem."""
     with (
         mock.patch.object(expressions, "TAKEOVER_CONDITION", PREVIOUS_TAKEOVER),
-        mock.patch.object(DynamoDBStore, "_replace", lambda *_: None),
+        mock.patch.object(DynamoDBCore, "_replace", no_replace),
     ):
         yield
 
