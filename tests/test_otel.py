@@ -18,9 +18,10 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from cloudlease import LeaseHeld, hold, otel
+from cloudlease import LeaderElector, LeaseHeld, hold, otel
 from cloudlease.events import UNOBSERVED, request
 from cloudlease.testing import FakeClock, FaultyStore
+from tests.helpers import eventually
 
 TTL = 9.0
 
@@ -134,3 +135,28 @@ def test_uninstrument_stops_measuring(store: FaultyStore, telemetry: Telemetry) 
         pass
     assert telemetry.numbers()[("lease.acquisitions", "job")] == 1
     assert len(telemetry.spans.get_finished_spans()) == 2
+
+
+def test_two_electors_hand_over_and_the_gauge_follows_the_leader(
+    store: FaultyStore, clock: FakeClock, telemetry: Telemetry
+) -> None:
+    a = LeaderElector(store, "leader", ttl=TTL, retry_period=2.0, holder="a").start()
+    eventually(lambda: a.is_leader)
+    b = LeaderElector(store, "leader", ttl=TTL, retry_period=2.0, holder="b").start()
+    try:
+        eventually(lambda: b.leader == "a")  # b's first campaign was refused
+        assert telemetry.numbers()[("lease.is_leader", "leader")] == 1
+        a.resign()
+        assert telemetry.numbers()[("lease.is_leader", "leader")] == 0
+        clock.wait_for_sleepers(1)
+        clock.advance(clock.next_deadline() or 0)
+        eventually(lambda: b.is_leader)
+        numbers = telemetry.numbers()
+    finally:
+        a.resign()
+        b.resign()
+    assert numbers[("lease.acquisitions", "leader")] == 2
+    assert numbers[("lease.refusals", "leader")] >= 1
+    assert numbers[("lease.is_leader", "leader")] == 1
+    assert ("lease.losses", "leader") not in numbers  # a resigned: released, not lost
+    assert telemetry.numbers()[("lease.is_leader", "leader")] == 0
