@@ -47,6 +47,11 @@ def test_init_run_held_elsewhere_and_status(locked_endpoint: str, tmp_path: Path
         lease.token,
     )
     assert record["metadata"] == {"host": "other"} and record["transitions"] == 3
+    watched = cloudlease("status", "--store", url, "--watch", "--interval", "0.01", "--count", "2")
+    assert watched.returncode == 0, watched.stderr
+    rows = [line.split() for line in watched.stdout.splitlines() if line.startswith("nightly")]
+    assert [row[:3] for row in rows] == [["nightly", "elsewhere", str(lease.token)]] * 2
+    assert "(listing 2)" in watched.stdout
 
 
 def test_a_missing_table_exits_69_with_the_fix(locked_endpoint: str) -> None:
