@@ -17,6 +17,7 @@ from cloudlease.errors import (
     LeaseHeld,
     LeaseLost,
     RunSkipped,
+    StealConflict,
     StoreMisconfigured,
     StoreUnavailable,
 )
@@ -104,6 +105,7 @@ __all__ = [
     "LeaseStore",
     "ResultNotShared",
     "RunSkipped",
+    "StealConflict",
     "StoreMisconfigured",
     "StoreUnavailable",
     "SystemClock",

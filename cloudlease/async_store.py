@@ -34,6 +34,10 @@ class AsyncLeaseStore(StoreSettings, Protocol):
         self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
     ) -> Lease: ...
 
+    async def steal(
+        self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
+    ) -> Lease: ...
+
     async def renew(self, lease: Lease, ttl: Duration | None = None) -> Lease: ...
 
     async def release(self, lease: Lease) -> bool: ...
@@ -66,6 +70,12 @@ class AsyncBaseStore(StoreCore):
     ) -> Lease:
         """``BaseStore.acquire``, awaited."""
         return await run_async(self._acquire_flow(name, holder, ttl, metadata), self._perform)
+
+    async def steal(
+        self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
+    ) -> Lease:
+        """``BaseStore.steal``, awaited."""
+        return await run_async(self._steal_flow(name, holder, ttl, metadata), self._perform)
 
     async def renew(self, lease: Lease, ttl: Duration | None = None) -> Lease:
         """``BaseStore.renew``, awaited."""

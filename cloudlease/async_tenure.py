@@ -70,6 +70,10 @@ class AsyncTenure(TenureCore):
         """``Tenure.try_acquire``, awaited: one attempt."""
         return await run_async(self._try_acquire_flow(), self._perform)
 
+    async def steal(self) -> Lease:
+        """``Tenure.steal``, awaited."""
+        return await run_async(self._try_acquire_flow("steal"), self._perform)
+
     async def step(self) -> bool:
         """``Tenure.step``, awaited: step down past the deadline, or renew if due."""
         return await run_async(self._step_flow(), self._perform)

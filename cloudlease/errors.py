@@ -52,6 +52,11 @@ class LeaseHeld(CloudLeaseError):
         self.record = record
 
 
+class StealConflict(LeaseHeld):
+    """A steal found the lease changed between its read and its write (another steal, a
+    release and a new acquisition): nothing was written; ``record`` is what it found."""
+
+
 class LeaseLost(CloudLeaseError):
     """The lease is no longer ours: taken over, released, expired locally, or renewal failed."""
 

@@ -14,10 +14,11 @@ field           value
 ``token``       the fencing token of the grant (None when there is none: ``refused``)
 ``store``       the store's URL
 ``reason``      why the tenure ended, or why a request failed (None otherwise)
-``waited``      seconds from the first attempt to the grant (``acquired``; else None)
+``waited``      seconds from the first attempt to the grant (``acquired``, ``stolen``; else None)
 ==============  ============================================================================
 
-Transitions and their levels: ``acquired`` (INFO; an elector's election), ``refused``
+Transitions and their levels: ``acquired`` (INFO; an elector's election), ``stolen``
+(WARNING: acquired at once by a steal, from a live holder too: ``cloudlease steal``), ``refused``
 (DEBUG: held elsewhere), ``renewed`` (DEBUG), ``renew_failed`` (WARNING: retried),
 ``renewed_late`` (WARNING: renewed after failed attempts), ``lost`` (WARNING: the store says
 the lease is no longer ours), ``stepped_down`` (WARNING: stopped acting before the local
@@ -42,6 +43,7 @@ LOGGER = "cloudlease.tenure"
 log = logging.getLogger(LOGGER)
 
 ACQUIRED = "acquired"
+STOLEN = "stolen"
 REFUSED = "refused"
 RENEWED = "renewed"
 RENEW_FAILED = "renew_failed"
@@ -58,6 +60,8 @@ ABANDONED = "abandoned"
 MESSAGES: dict[str, tuple[int, str]] = {
     ACQUIRED: (logging.INFO, "lease %(lease)r acquired by %(holder)r (token %(token)s) on "
                "%(store)s after %(waited).3fs"),
+    STOLEN: (logging.WARNING, "lease %(lease)r stolen by %(holder)r (token %(token)s) on "
+             "%(store)s: %(reason)s"),
     REFUSED: (logging.DEBUG, "lease %(lease)r is %(reason)s; not acquired by %(holder)r"),
     RENEWED: (logging.DEBUG, "lease %(lease)r (token %(token)s) renewed"),
     RENEW_FAILED: (logging.WARNING, "renewal of %(lease)r failed, retrying: %(reason)s"),

@@ -50,6 +50,7 @@ from cloudlease.lease import Lease
 
 COUNTERS = {
     events.ACQUIRED: ("cloudlease.lease.acquisitions", "grants of a lease"),
+    events.STOLEN: ("cloudlease.lease.acquisitions", "grants of a lease"),
     events.REFUSED: ("cloudlease.lease.refusals", "acquire attempts refused: held elsewhere"),
     events.RENEWED: ("cloudlease.lease.renewals", "renewals of a held lease"),
     events.RENEWED_LATE: ("cloudlease.lease.renewals", "renewals of a held lease"),
@@ -104,7 +105,7 @@ class Instruments:
         if counter is not None:
             counter.add(1, attributes)
         key = (happened.lease, happened.store)
-        if happened.transition == events.ACQUIRED:
+        if happened.transition in (events.ACQUIRED, events.STOLEN):
             self.wait.record(happened.waited or 0.0, attributes)
             with self._lock:
                 self._held[key] = self._held.get(key, 0) + 1

@@ -90,7 +90,8 @@ class AcquireRequest:
     """One acquire attempt. ``expires_at`` identifies the attempt when reading back.
 
     ``now_us`` is the same clock reading in µs, the floor of the attempt's token (0: derive it
-    from ``now_ms``).
+    from ``now_ms``). ``steals`` (a steal, ``cloudlease steal``) is the (holder, token) the
+    stealer read: the attempt may also take the lease while the record still names them.
     """
 
     name: str
@@ -100,6 +101,7 @@ class AcquireRequest:
     skew_ms: int
     metadata: dict[str, Any]
     now_us: int = 0
+    steals: tuple[str, int] | None = None
 
     @property
     def expires_at(self) -> int:
@@ -112,11 +114,13 @@ class AcquireRequest:
 
 
 def can_acquire(current: LeaseRecord | None, request: AcquireRequest) -> bool:
-    """True when ``request`` may take the lease given the ``current`` record."""
+    """True when ``request`` may take the lease given the ``current`` record (a steal: also
+    while the record still names the holder and token the stealer read)."""
     return (
         current is None
         or current.holder == request.holder
         or current.is_free(request.now_ms, request.skew_ms)
+        or (request.steals is not None and holds(current, *request.steals))
     )
 
 

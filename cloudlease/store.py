@@ -28,9 +28,9 @@ from cloudlease._validation import (
     to_seconds,
 )
 from cloudlease.clock import SYSTEM_CLOCK, Clock, wall_us
-from cloudlease.errors import LeaseHeld, LeaseLost, StoreUnavailable
+from cloudlease.errors import LeaseHeld, LeaseLost, StealConflict, StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
-from cloudlease.records import AcquireRequest
+from cloudlease.records import AcquireRequest, can_acquire
 from cloudlease.skew import ClockOffset
 
 
@@ -98,6 +98,10 @@ class LeaseStore(StoreSettings, Protocol):
     """What the layers above (hold, LeaderElector, runner, CLI) need from a store."""
 
     def acquire(
+        self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
+    ) -> Lease: ...
+
+    def steal(
         self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
     ) -> Lease: ...
 
@@ -191,11 +195,19 @@ class StoreCore(ABC):
 
     # -- the contract, as flows over the primitives -----------------------------------------
 
-    def _acquire_flow(self, name: str, holder: str, ttl: object, metadata: object) -> Flow[Lease]:
+    def _acquire_flow(
+        self,
+        name: str,
+        holder: str,
+        ttl: object,
+        metadata: object,
+        steals: tuple[str, int] | None = None,
+    ) -> Flow[Lease]:
         """Take the lease in one atomic conditional write, or raise LeaseHeld with the record.
 
         Succeeds when the record is absent, released, expired beyond the skew allowance, or
-        already held by ``holder`` (re-entry). Every success writes a greater token.
+        already held by ``holder`` (re-entry), or (a steal) still names the (holder, token)
+        ``steals``. Every success writes a greater token.
         """
         seconds, checked_metadata = self._check_acquire(name, holder, ttl, metadata)
         start = self.clock.monotonic()
@@ -207,6 +219,7 @@ class StoreCore(ABC):
             now_us=wall_us(self.clock),
             skew_ms=round(self.skew_allowance * 1000),
             metadata=checked_metadata,
+            steals=steals,
         )
         try:
             record, state = yield Call("_acquire", (request,))
@@ -216,6 +229,33 @@ class StoreCore(ABC):
             current = yield from self._read_back(request.name, exc)
             record, state = self._resolve_acquire(request, current, exc)
         return self._lease(record, start, request.ttl_ms / 1000, state)
+
+    def _steal_flow(self, name: str, holder: str, ttl: object, metadata: object) -> Flow[Lease]:
+        """Take the lease at once, from a live holder too, with a greater token.
+
+        Reads the record, then acquires conditionally on the holder and token it read (one
+        conditional write on most stores): the old holder's renewals and fenced writes are
+        refused from then on. A free lease is simply acquired. StealConflict (nothing written)
+        when the record changed between the read and the write.
+        """
+        self._check_acquire(name, holder, ttl, metadata)  # bad input: before any request
+        seen: LeaseRecord | None = yield Call("_get", (name,))
+        steals = None if seen is None or seen.holder in ("", holder) else (seen.holder, seen.token)
+        try:
+            lease: Lease = yield from self._acquire_flow(name, holder, ttl, metadata, steals)
+        except LeaseHeld as exc:
+            found = exc.record
+            raise StealConflict(
+                "the lease changed while it was being stolen (read: "
+                + (f"{seen.holder!r}, token {seen.token}" if seen else "no record")
+                + "; now: "
+                + (f"{found.holder!r}, token {found.token}" if found else "unknown")
+                + "); nothing was written: look again (cloudlease status) and retry",
+                lease=name,
+                store=self.url,
+                record=found,
+            ) from None
+        return lease
 
     def _renew_flow(self, lease: Lease, ttl: object) -> Flow[Lease]:
         """Extend ``lease`` (same token); raise LeaseLost if the record no longer names it."""
@@ -298,11 +338,7 @@ class StoreCore(ABC):
             and current.expires_at == request.expires_at
         ):
             return current, self._state_after_ambiguous(None, current)
-        if (
-            current is not None
-            and current.holder != request.holder
-            and not current.is_free(request.now_ms, request.skew_ms)
-        ):
+        if current is not None and not can_acquire(current, request):
             raise self._held(request, current) from exc
         raise StoreUnavailable(
             f"the acquire did not apply ({exc.detail}); retry it (re-entry makes that safe)",
@@ -354,6 +390,9 @@ class StoreCore(ABC):
             what = "the record is gone"
         elif current.holder == "":
             what = "the lease was released"
+        elif current.token > lease.token and current.acquired_at <= lease.expires_at:
+            # taken before our expiry: a steal (cloudlease steal), by the record's clock
+            what = f"stolen by {current.holder!r} with token {current.token}"
         else:
             what = f"now held by {current.holder!r} with token {current.token}"
         return LeaseLost(
@@ -378,6 +417,13 @@ class BaseStore(StoreCore):
         already held by ``holder`` (re-entry). Every success writes a greater token.
         """
         return run(self._acquire_flow(name, holder, ttl, metadata), self._perform)
+
+    def steal(
+        self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
+    ) -> Lease:
+        """Take the lease at once, from a live holder too, with a greater token; StealConflict
+        if it changed between this call's read and its write (``StoreCore._steal_flow``)."""
+        return run(self._steal_flow(name, holder, ttl, metadata), self._perform)
 
     def renew(self, lease: Lease, ttl: Duration | None = None) -> Lease:
         """Extend ``lease`` (same token); raise LeaseLost if the record no longer names it."""

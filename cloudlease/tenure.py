@@ -187,15 +187,16 @@ class TenureCore:
                     raise
                 yield Pause(min(self.pause_after(exc), left))
 
-    def _try_acquire_flow(self) -> Flow[Lease]:
-        """One acquire attempt. A grant that arrived after its own local deadline (the store
+    def _try_acquire_flow(self, method: str = "acquire") -> Flow[Lease]:
+        """One acquire attempt (``method="steal"``: the store's steal, which takes the lease
+        from a live holder too). A grant that arrived after its own local deadline (the store
         answered more slowly than the ttl) is released and refused, never acted on, and so is
         one whose reply showed this client's clock beyond the clock bound (ClockSkewed)."""
         self.check_clock()
         if self._first_attempt is None:
             self._first_attempt = self.store.clock.monotonic()
         try:
-            grant = yield Call("acquire", (self.name, self.holder, self._ttl_now(), self.metadata))
+            grant = yield Call(method, (self.name, self.holder, self._ttl_now(), self.metadata))
         except LeaseHeld as exc:
             self._report(
                 events.REFUSED, reason=f"held by {exc.record.holder if exc.record else '?'}"
@@ -218,7 +219,11 @@ class TenureCore:
             )
         self._lease = lease
         self._next_renewal = self.store.clock.monotonic() + self.policy.renewal_pause(self._rng)
-        self._report(events.ACQUIRED, waited=self.store.clock.monotonic() - self._first_attempt)
+        waited = self.store.clock.monotonic() - self._first_attempt
+        if method == "steal":
+            self._report(events.STOLEN, reason="the previous holder is cut off", waited=waited)
+        else:
+            self._report(events.ACQUIRED, waited=waited)
         self._on_held()
         return lease
 
@@ -600,6 +605,12 @@ class Tenure(TenureCore):
     def try_acquire(self) -> Lease:
         """One acquire attempt (refused if the grant arrived too late or the clock is off)."""
         return run(self._try_acquire_flow(), self._perform)
+
+    def steal(self) -> Lease:
+        """Take the lease at once, from a live holder too, with a greater token: the old
+        holder's renewals and fenced writes are refused from then on. A free lease is simply
+        acquired; StealConflict (nothing written) if the lease changed during the steal."""
+        return run(self._try_acquire_flow("steal"), self._perform)
 
     def step(self) -> bool:
         """Do what is due now: step down past the deadline, or renew. False once over."""

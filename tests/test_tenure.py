@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from cloudlease import ConfigError, LeaseHeld, LeaseLost
+from cloudlease import ConfigError, LeaseHeld, LeaseLost, events
 from cloudlease.store import Capabilities
 from cloudlease.stores.memory import MemoryStore
 from cloudlease.tenure import Tenure, TimingPolicy
@@ -164,7 +164,7 @@ def test_a_tenure_is_entered_once(store: FaultyStore) -> None:
 
 def test_only_the_lifecycle_module_calls_a_stores_acquire_renew_or_release() -> None:
     """Outside the stores and the lifecycle (tenure.py, its async driver async_tenure.py), no
-    core module changes a lease on its own."""
+    core module changes a lease on its own (a steal included)."""
     core = Path(__file__).parent.parent / "cloudlease"
     callers = set()
     for path in core.rglob("*.py"):
@@ -179,13 +179,35 @@ def test_only_the_lifecycle_module_calls_a_stores_acquire_renew_or_release() -> 
         for node in ast.walk(ast.parse(path.read_text())):
             if (
                 isinstance(node, ast.Attribute)
-                and node.attr in ("acquire", "renew", "release")
+                and node.attr in ("acquire", "steal", "renew", "release")
                 and isinstance(node.value, (ast.Name, ast.Attribute))
                 and (node.value.id if isinstance(node.value, ast.Name) else node.value.attr)
                 in ("store", "_store")
             ):
                 callers.add(relative)
     assert callers == set()
+
+
+def test_a_stolen_lease_steps_its_old_holder_down_at_its_next_renewal(
+    clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = MemoryStore(clock=clock)
+    lost: list[Tenure] = []
+    old = tenure(store, "a", on_lost=lost.append).acquire()
+    with caplog.at_level(logging.INFO, logger=events.LOGGER):
+        stealer = tenure(store, "b")
+        grant = stealer.steal()
+        assert grant.token > old.token and stealer.is_valid()
+        clock.advance(TTL / 2)  # the old holder's renewal is due
+        assert old.step() is False
+    assert lost == [old] and old.lost.is_set()
+    assert old.reason is not None and old.reason.startswith("lost: ")
+    assert "stolen by 'b'" in old.reason
+    with pytest.raises(LeaseLost):
+        old.ensure()
+    happened = [(r.transition, r.holder) for r in caplog.records if hasattr(r, "transition")]
+    assert ("stolen", "b") in happened and ("lost", "a") in happened
+    assert stealer.step() and stealer.is_valid()  # the stealer renews as any holder
 
 
 def test_a_done_tick_is_kept_exactly_remember_seconds_whatever_the_skew_allowance(

@@ -30,7 +30,9 @@ from typing import Any
 import pytest
 
 from cloudlease import records as rules
-from cloudlease.errors import ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
+from cloudlease._flows import Call, Step, run
+from cloudlease.errors import ConfigError, LeaseHeld, LeaseLost, StealConflict, StoreUnavailable
+from cloudlease.lease import Lease
 from cloudlease.purge import PurgeRefused, purge
 from cloudlease.records import LEGACY_SCHEMA, SCHEMA, AcquireRequest, LeaseRecord
 from cloudlease.store import BaseStore
@@ -283,6 +285,76 @@ class ConformanceSuite:
         with pytest.raises(LeaseLost):
             store.renew(lease)
         assert store.force_release("never-held") is None
+
+    # -- steal ------------------------------------------------------------------------------
+
+    def fenced_write(self, store: BaseStore, lease: Lease) -> None:
+        """One write fenced by ``lease`` with the store's own fencing helper; raise LeaseLost
+        when refused. Stores with fenced writes override it; the others skip that check."""
+        pytest.skip(f"{type(store).__name__} has no fencing helper of its own")
+
+    def test_steal_takes_a_held_lease_with_a_greater_token_and_cuts_the_old_holder_off(
+        self, store: BaseStore
+    ) -> None:
+        old = store.acquire("job", A, self.ttl)
+        stolen = store.steal("job", B, self.ttl, {"why": "stuck"})
+        assert (stolen.holder, stolen.record.metadata) == (B, {"why": "stuck"})
+        assert stolen.token > old.token
+        record = store.get("job")
+        assert record is not None and (record.holder, record.token) == (B, stolen.token)
+        assert record.transitions == 2
+        with pytest.raises(LeaseLost):
+            store.renew(old)
+        assert store.release(old) is False
+        assert store.renew(stolen).token == stolen.token  # the stealer holds it, and renews
+        with pytest.raises(LeaseHeld):
+            store.acquire("job", A, self.ttl)
+
+    def test_a_fenced_write_with_the_stolen_token_is_refused(self, store: BaseStore) -> None:
+        old = store.acquire("job", A, self.ttl)
+        self.fenced_write(store, old)  # accepted while it holds
+        stolen = store.steal("job", B, self.ttl)
+        with pytest.raises(LeaseLost):
+            self.fenced_write(store, old)
+        self.fenced_write(store, stolen)
+
+    def test_steal_of_a_free_lease_just_acquires(self, store: BaseStore) -> None:
+        first = store.steal("job", A, self.ttl)
+        assert first.holder == A
+        store.release(first)
+        second = store.steal("job", B, self.ttl)
+        assert second.holder == B and second.token > first.token
+        again = store.steal("job", B, self.ttl)  # our own lease: a re-entry
+        assert again.token > second.token
+        with pytest.raises(LeaseLost):
+            store.renew(second)
+
+    def test_a_steal_racing_another_change_fails_with_steal_conflict_and_writes_nothing(
+        self, store: BaseStore
+    ) -> None:
+        store.acquire("job", A, self.ttl)
+        raced: list[Lease] = []
+
+        def perform(step: Step) -> Any:
+            result = store._perform(step)
+            if isinstance(step, Call) and step.method == "_get" and not raced:
+                raced.append(store.steal("job", "holder-c", self.ttl))  # between read and write
+            return result
+
+        with pytest.raises(StealConflict) as refused:
+            run(store._steal_flow("job", B, self.ttl, None), perform)
+        assert refused.value.record is not None and refused.value.record.holder == "holder-c"
+        record = store.get("job")
+        assert record is not None and (record.holder, record.token) == ("holder-c", raced[0].token)
+        assert store.renew(raced[0]).token == raced[0].token
+
+    def test_steal_refuses_bad_input_before_any_request(self, store: BaseStore) -> None:
+        faulty = FaultyStore(store)
+        with pytest.raises(ConfigError):
+            faulty.steal("bad name!", B, self.ttl)
+        with pytest.raises(ConfigError):
+            faulty.steal("job", B, -1)
+        assert sum(faulty.requests.values()) == 0
 
     # -- tokens -----------------------------------------------------------------------------
 

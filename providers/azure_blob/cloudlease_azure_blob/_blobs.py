@@ -10,6 +10,7 @@ import logging
 from collections.abc import Callable
 from typing import TypeVar
 
+from azure.core import MatchConditions
 from azure.core.exceptions import AzureError, ResourceExistsError
 from azure.storage.blob import BlobClient, BlobLeaseClient, ContainerClient
 
@@ -163,6 +164,19 @@ class LeaseBlobs:
                 return True
             log.warning("cloudlease: could not release the blob lease of %r: %s", name, exc)
             return False
+        return True
+
+    def break_if_unchanged(self, name: str, etag: str) -> bool:
+        """Break the blob lease now (break period 0) if the blob is still ``etag``; False when
+        it changed since (or is not leased)."""
+        try:
+            self.lease_client(name).break_lease(
+                lease_break_period=0, etag=etag, match_condition=MatchConditions.IfNotModified
+            )
+        except AzureError as exc:
+            if not_ours(exc) or status_of(exc) in (409, 412):
+                return False
+            raise self.error(exc, name, write=True) from exc
         return True
 
     def break_lease(self, name: str) -> None:

@@ -117,6 +117,7 @@ class AzureBlobStore(BaseStore):
         name = request.name
         seconds = rec.lease_seconds(request.ttl_ms / 1000)
         stored: rec.Stored | None = None
+        broke = False  # a steal breaks the old holder's blob lease once, never a newer one
         for _ in range(_ATTEMPTS):
             stored = self.blobs.read(name)
             if stored is None:
@@ -128,7 +129,13 @@ class AzureBlobStore(BaseStore):
             record = rules.acquired(current, request)
             new_id = rec.lease_id(name, request.holder, record.token)
             if stored.leased and (current is None or current.holder != request.holder):
-                raise self._held_by(request, stored)
+                steals = request.steals
+                if broke or steals is None or not rules.holds(current, *steals):
+                    raise self._held_by(request, stored)
+                # A steal: break the old holder's lease (if the blob is still as read), then
+                # take it like any free one. Between the two, any contender may take it.
+                broke = self.blobs.break_if_unchanged(name, stored.etag)
+                continue
             if self._take(request, stored, new_id, seconds):
                 return self._write_record(request, record, new_id, seconds), new_id
         assert stored is not None

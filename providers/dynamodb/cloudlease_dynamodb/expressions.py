@@ -88,6 +88,12 @@ REPLACE_TAKEOVER_CONDITION = (
 )
 REPLACE_REENTRY_CONDITION = "#token = :seen_token AND #holder = :holder"
 
+# Steal (``cloudlease steal``): take the lease from a live holder, only while the item still
+# names the holder and token the stealer read (a renewal keeps both, so it does not stop the
+# steal; any acquisition or release since does). The takeover's update: token + 1, holder
+# changed, so the old holder's renewals and fenced writes fail their #token condition.
+STEAL_CONDITION = "#schema = :schema AND #holder = :seen_holder AND #token = :seen_token"
+
 # Renew and release: only while the item still names this holder AND this token.
 HELD_CONDITION = "#holder = :holder AND #token = :token"
 RENEW_UPDATE = "SET #expires_at = :expires_at, #renewed_at = :now_ms, #ttl = :purge_at"
@@ -132,6 +138,11 @@ class Requests:
 
     def takeover(self, request: AcquireRequest) -> dict[str, Any]:
         return self._update(request.name, TAKEOVER_UPDATE, TAKEOVER_CONDITION, self._acq(request))
+
+    def steal(self, request: AcquireRequest, holder: str, token: int) -> dict[str, Any]:
+        """The takeover of ``request`` if the item still names ``holder`` and ``token``."""
+        values = {**self._acq(request), ":seen_holder": s(holder), ":seen_token": n(token)}
+        return self._update(request.name, TAKEOVER_UPDATE, STEAL_CONDITION, values)
 
     def reentry(self, request: AcquireRequest) -> dict[str, Any]:
         return self._update(request.name, REENTRY_UPDATE, REENTRY_CONDITION, self._acq(request))

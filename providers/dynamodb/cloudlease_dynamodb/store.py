@@ -229,6 +229,13 @@ class DynamoDBCore(StoreCore):
 
     def _acquire_calls(self, request: AcquireRequest) -> Flow[tuple[LeaseRecord, Any]]:
         budget = min(self.throttle_budget, request.ttl_ms / 2000)
+        if request.steals is not None:
+            new, _ = yield from self._update(
+                self.requests.steal(request, *request.steals), request.name, budget
+            )
+            if new is not None:
+                return self.decode(new), None
+            # changed since the stealer read it (or of another schema): decide as an acquire
         with self._seen_lock:
             seen = self._seen.get(request.name)
         if seen is not None and seen.schema == SCHEMA and self._puts:
