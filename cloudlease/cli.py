@@ -1,4 +1,4 @@
-"""The ``cloudlease`` command: run | check | status | release | purge | init | demo."""
+"""The ``cloudlease`` command: run | check | status | release | steal | purge | init | demo."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from cloudlease.errors import (
     CloudLeaseError,
     ConfigError,
     LeaseHeld,
+    StealConflict,
     StoreMisconfigured,
     StoreUnavailable,
 )
@@ -29,7 +30,8 @@ EXIT_CODES = f"""exit codes:
   0        success (check: the lease is held for --min-remaining seconds)
   N        run: the command's own exit code (128+N when signal N ended it)
   {EX_TEMPFAIL}       run: the lease is held elsewhere (--skip-exit-code changes it);
-           purge: refused, nothing deleted (held, or granted too recently: retry later)
+           purge: refused, nothing deleted (held, or granted too recently: retry later);
+           steal: the lease changed during the steal, nothing written (look, then retry)
   {EX_LEASE_LOST}       run: the lease was lost while the command ran, and the command was stopped;
            check: the lease is not held (or not for --min-remaining seconds)
   127      run: the command could not be started
@@ -67,21 +69,27 @@ def _parser() -> argparse.ArgumentParser:
             help="store URL (default: $CLOUDLEASE_STORE), e.g. sqlite:///leases.db",
         )
 
-    run = commands.add_parser(
+    def lease_command(name: str, summary: str, description: str) -> argparse.ArgumentParser:
+        """A command on one lease: --store, --lease, and the exit codes in its --help."""
+        layout = argparse.RawDescriptionHelpFormatter
+        sub = commands.add_parser(
+            name, help=summary, description=description, epilog=EXIT_CODES, formatter_class=layout
+        )
+        with_store(sub)
+        sub.add_argument("--lease", required=True, help="lease name")
+        return sub
+
+    run = lease_command(
         "run",
-        help="run a command only while holding a lease (like flock(1) for the cloud)",
-        description="Run CMD while holding the lease; renew while it runs. CMD runs in its own "
+        "run a command only while holding a lease (like flock(1) for the cloud)",
+        "Run CMD while holding the lease; renew while it runs. CMD runs in its own "
         "process group, which is stopped as a whole (TERM, then KILL before the lease's local "
         "deadline) when the lease is lost or this supervisor dies. The child finds "
         "CLOUDLEASE_LEASE, CLOUDLEASE_HOLDER, CLOUDLEASE_TOKEN (fence writes with it), "
         "CLOUDLEASE_DEADLINE (epoch ms, the first grant's local deadline) and "
         "CLOUDLEASE_DEADLINE_FILE (rewritten on every renewal; `cloudlease check` reads it) in "
         "its environment.",
-        epilog=EXIT_CODES,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    with_store(run)
-    run.add_argument("--lease", required=True, help="lease name")
     run.add_argument("--ttl", type=float, default=30.0, help="lease duration, seconds (30)")
     run.add_argument(
         "--wait",
@@ -150,6 +158,24 @@ def _parser() -> argparse.ArgumentParser:
         "--force", action="store_true", help="required: confirms clearing another holder"
     )
 
+    steal = lease_command(
+        "steal",
+        "take a lease over at once with a greater token (old holder cut off)",
+        "Take the lease at once, from a live holder too, with a greater fencing "
+        "token: the old holder's renewal fails and it steps down, and its fenced writes are "
+        "refused. Then release it (the lease is free for the next contender), or with --hold "
+        "keep it, unrenewed, until --ttl runs out. Exit 75 if the lease changed during the "
+        "steal (nothing written).",
+    )
+    steal.add_argument(
+        "--ttl", type=float, default=30.0, help="with --hold: how long it is kept, seconds (30)"
+    )
+    steal.add_argument(
+        "--hold", action="store_true", help="keep the lease until --ttl runs out (not renewed)"
+    )
+    steal.add_argument("--holder", help="holder id (default: steal:host:pid:random)")
+    steal.add_argument("--metadata", help="a small JSON object stored with the lease")
+
     purge = commands.add_parser(
         "purge",
         help="delete a free lease record (only when its token stays monotonic)",
@@ -192,6 +218,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             "check": _check,
             "status": _status,
             "release": _release,
+            "steal": _steal,
             "purge": _purge,
             "init": _init,
         }
@@ -393,6 +420,37 @@ def _release(args: argparse.Namespace) -> int:
         print(f"lease {args.lease!r} was already free (token {before.token})")
     else:
         print(f"released lease {args.lease!r} held by {before.holder!r} (token {before.token})")
+    return 0
+
+
+def _steal(args: argparse.Namespace) -> int:
+    from cloudlease.takeover import steal
+
+    store = _open(args)
+    try:
+        metadata = _metadata(args.metadata, args.lease, store.url)
+        try:
+            done = steal(
+                store,
+                args.lease,
+                ttl=args.ttl,
+                holder=args.holder,
+                metadata=metadata,
+                keep=args.hold,
+            )
+        except StealConflict as exc:
+            print(f"cloudlease: {exc}", file=sys.stderr)
+            return EX_TEMPFAIL
+    finally:
+        store.close()
+    grant = done.grant
+    print(f"stole lease {args.lease!r}: token {grant.token} for {grant.holder!r}")
+    if args.hold:
+        print(f"kept until epoch ms {grant.expires_at} (not renewed); earlier tokens are refused")
+    elif done.released:
+        print("released: free for the next contender; earlier tokens are refused")
+    else:
+        print("the release did not apply (it lapses at its ttl); earlier tokens are refused")
     return 0
 
 

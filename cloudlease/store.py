@@ -389,10 +389,11 @@ class StoreCore(ABC):
         if current is None:
             what = "the record is gone"
         elif current.holder == "":
-            what = "the lease was released"
-        elif current.token > lease.token and current.acquired_at <= lease.expires_at:
-            # taken before our expiry: a steal (cloudlease steal), by the record's clock
-            what = f"stolen by {current.holder!r} with token {current.token}"
+            what = (
+                "the lease was released"
+                if current.token <= lease.token
+                else f"acquired anew (token {current.token}) and released since"
+            )
         else:
             what = f"now held by {current.holder!r} with token {current.token}"
         return LeaseLost(

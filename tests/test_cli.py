@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from cloudlease.errors import LeaseHeld, LeaseLost
 from cloudlease.stores.sqlite import SQLiteStore
 from tests.helpers import run_args, start_cli
 from tests.helpers import run_cli as cli
@@ -150,6 +151,51 @@ def test_release_needs_force_then_clears_and_keeps_the_token(url: str, store: SQ
     assert result.returncode == 0 and "crashed-host" in result.stdout
     record = store.get("stuck")
     assert record is not None and (record.holder, record.token) == ("", lease.token)
+
+
+def test_steal_cuts_the_holder_off_with_a_greater_token_then_releases(
+    url: str, store: SQLiteStore
+) -> None:
+    old = store.acquire("stuck", "wedged-host", 600)
+    result = cli("steal", "--store", url, "--lease", "stuck", "--holder", "operator")
+    assert result.returncode == 0, result.stderr
+    record = store.get("stuck")
+    assert record is not None and record.holder == "" and record.token > old.token
+    assert f"token {record.token} for 'operator'" in result.stdout
+    assert "released: free for the next contender" in result.stdout
+    with pytest.raises(LeaseLost, match=f"acquired anew \\(token {record.token}\\) and released"):
+        store.renew(old)
+    assert store.acquire("stuck", "next", 60).token > record.token
+
+
+def test_steal_with_hold_keeps_the_lease_for_its_ttl(url: str, store: SQLiteStore) -> None:
+    old = store.acquire("stuck", "wedged-host", 600)
+    result = cli("steal", "--store", url, "--lease", "stuck", "--hold", "--ttl", "120")
+    assert result.returncode == 0, result.stderr
+    record = store.get("stuck")
+    assert record is not None and record.holder.startswith("steal:")
+    assert record.token > old.token and "kept until epoch ms" in result.stdout
+    assert record.expires_at - record.acquired_at == 120_000
+    with pytest.raises(LeaseHeld):
+        store.acquire("stuck", "wedged-host", 60)
+
+
+@pytest.mark.parametrize(
+    ("args", "expected"),
+    [
+        (["--lease", "bad name"], "lease name"),
+        (["--lease", "j", "--ttl", "-1"], "ttl"),
+        (["--lease", "j", "--metadata", "[1]"], "JSON object"),
+        (["--lease", "j", "--holder", ""], "holder"),
+    ],
+)
+def test_steal_refuses_bad_input_with_exit_2_before_any_request(
+    tmp_path: Path, args: list[str], expected: str
+) -> None:
+    unreachable = f"sqlite:///{tmp_path / 'no' / 'such' / 'dir.db'}"  # a request: exit 69
+    result = cli("steal", "--store", unreachable, *args)
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr and "Traceback" not in result.stderr
 
 
 def test_status_names_the_store_with_its_options(tmp_path: Path) -> None:
