@@ -13,6 +13,7 @@ import pytest
 from azure.storage.blob import BlobLeaseClient
 
 from cloudlease.errors import LeaseHeld
+from cloudlease.lease import Lease
 from cloudlease.store import BaseStore
 from cloudlease.testing.clock import FakeClock
 from cloudlease.testing.conformance import A, B, ConformanceSuite, StoreFactory
@@ -38,6 +39,11 @@ class TestAzureBlobConformance(ConformanceSuite):
             return store
 
         return make
+
+    def fenced_write(self, store: BaseStore, lease: Lease) -> None:
+        """Write the lease blob's content under the blob lease: Azure refuses a stale one."""
+        assert isinstance(store, AzureBlobStore)
+        store.write_lease_blob(lease, f"written under token {lease.token}".encode())
 
     def let_expire(self, store: BaseStore, clock: FakeClock, seconds: float) -> None:
         assert isinstance(store, AzureBlobStore)

@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 from moto import mock_aws
 
+from cloudlease.lease import Lease
 from cloudlease.store import BaseStore
 from cloudlease.testing.blocking import Sides
 from cloudlease.testing.conformance import ConformanceSuite, StoreFactory
@@ -53,6 +54,14 @@ class OlderDynamoDBClient:
             # nor did it acquire with PutItem
             patches.enter_context(mock.patch.object(DynamoDBCore, "_replace", no_replace))
             yield
+
+    def fenced_write(self, store: BaseStore, lease: Lease) -> None:
+        """A put into a table of its own, in one transaction with a check of the lease item."""
+        if not isinstance(store, DynamoDBStore):
+            pytest.skip("the fencing helpers are the sync store's")
+        sink = create_table(store.client.meta.endpoint_url, f"{store.table}-sink")
+        item = {"name": {"S": "report"}, "token": {"N": str(lease.token)}}
+        store.fenced_put(lease, table=sink, item=item)
 
 
 class TestDynamoDBInProcess(OlderDynamoDBClient, ConformanceSuite):

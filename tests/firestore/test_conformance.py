@@ -6,7 +6,10 @@ from typing import Any
 
 import pytest
 
+from cloudlease.lease import Lease
+from cloudlease.store import BaseStore
 from cloudlease.testing.conformance import ConformanceSuite, StoreFactory
+from cloudlease_firestore import FirestoreStore
 
 
 class TestFirestoreStore(ConformanceSuite):
@@ -14,3 +17,17 @@ class TestFirestoreStore(ConformanceSuite):
     def make_store(self, make_store: Any) -> StoreFactory:
         factory: StoreFactory = make_store
         return factory
+
+    def fenced_write(self, store: BaseStore, lease: Lease) -> None:
+        """A transaction that fences with ``store.fence`` and writes a document of its own."""
+        from google.cloud import firestore
+
+        assert isinstance(store, FirestoreStore)
+        target = store.client.collection(f"{store.collection}-sink").document("report")
+
+        @firestore.transactional
+        def write(transaction: firestore.Transaction) -> None:
+            store.fence(transaction, lease)
+            transaction.set(target, {"token": lease.token})
+
+        write(store.client.transaction())
