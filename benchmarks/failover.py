@@ -8,7 +8,13 @@ After a random pause (so the kill falls anywhere in the renewal cycle) the paren
 holder, or asks it to release; the time is from the kill (or the start of the release) to the
 ``acquired`` line of the waiting worker, both on the host's monotonic clock. The theoretical
 minimum of a kill is the lease time left at the kill (the last ``expires_at`` the holder wrote
-minus the wall clock at the kill), plus the skew allowance the contenders wait by design.
+minus the wall clock at the kill), plus the takeover allowance the contenders wait by design.
+
+``takeover`` repeats the kill trials with the store's default takeover allowance and with 0,
+and reports the time from the holder's last renewal (its ``expires_at - ttl``, i.e. when the
+lease was last known alive) to the new holder's grant, over the ttl.
+
+    .venv/bin/python -m benchmarks --only takeover --no-doc [--stores sqlite dynamodb ...]
 """
 
 from __future__ import annotations
@@ -103,7 +109,7 @@ def run(
     rng.shuffle(plan)
     timeout = ttl * 4 + 60
     results: dict[str, list[dict[str, float]]] = {"kill": [], "graceful": []}
-    skew = 0.0
+    allowance = 0.0
     holder = Worker(mode, spec, name, ttl)
     workers = [holder]
     try:
@@ -111,7 +117,7 @@ def run(
         for kind in plan:
             waiter = Worker(mode, spec, name, ttl)
             workers.append(waiter)
-            skew = waiter.wait_for("ready", timeout).get("skew_allowance", 0.0)
+            allowance = waiter.wait_for("ready", timeout).get("takeover_allowance", 0.0)
             time.sleep(rng.uniform(0.2, 0.2 + renew_every))
             if kind == "kill":
                 expiry = holder.last_expiry
@@ -119,25 +125,43 @@ def run(
                 started = time.monotonic()
                 holder.kill()
                 left = max(0.0, (expiry - wall_ms) / 1000) if expiry else float("nan")
+                alive = (expiry - round(ttl * 1000) - wall_ms) / 1000 if expiry else float("nan")
             else:
                 holder.release()
                 started = holder.wait_for("releasing", timeout)["t"]
-                left = 0.0
+                left = alive = 0.0
             acquired = waiter.wait_for("acquired", timeout)["t"]
-            results[kind].append({"took": acquired - started, "left": left})
+            took = acquired - started
+            # From the last renewal (when the lease was last known alive) to the new grant.
+            results[kind].append({"took": took, "left": left, "since_renewal": took - alive})
             holder.stop()
             holder = waiter
     finally:
         for worker in workers:
             worker.stop()
-    out: dict[str, Any] = {"ttl": ttl, "skew_allowance": skew, "mode": mode}
+    out: dict[str, Any] = {"ttl": ttl, "takeover_allowance": allowance, "mode": mode}
     for kind, trials in results.items():
         out[kind] = {
             "trials": trials,
             "took": summary([t["took"] for t in trials]),
             "left": summary([t["left"] for t in trials]),
             "over_minimum": summary([t["took"] - t["left"] for t in trials]),
+            "since_renewal_over_ttl": summary([t["since_renewal"] / ttl for t in trials]),
         }
     took = out["kill"]["took"].get("median", float("nan"))
     log(f"failover {mode} {spec['kind']}: kill median {took:.2f}s over {len(results['kill'])}")
+    return out
+
+
+def takeover(spec: Spec, ttl: float, kills: int, seed: int) -> dict[str, Any]:
+    """Kill trials with the store's default takeover allowance and with 0: after a crash, how
+    long from the holder's last renewal to the next grant, over the ttl."""
+    out: dict[str, Any] = {}
+    for label, allowance in (("default", None), ("zero", 0.0)):
+        trials = run("cloudlease", {**spec, "takeover_allowance": allowance}, ttl, kills, 0, seed)
+        out[label] = {
+            "takeover_allowance": trials["takeover_allowance"],
+            "ttl": ttl,
+            "kill": trials["kill"],
+        }
     return out

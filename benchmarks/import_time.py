@@ -5,6 +5,8 @@ time of every top-level import the statement triggered (the interpreter's own st
 ``site``, is left out), median over --runs. A provider is compared with its SDK alone: the
 provider's cost is what it adds on top of the SDK it must import anyway. Also times whole
 interpreter runs against a bare ``python -c pass``. Figures go to docs, never into tests.
+The sources are compiled first (``compileall``): with ``PYTHONDONTWRITEBYTECODE`` set, every
+run would otherwise compile them again and time the compiler.
 
     .venv/bin/python -m benchmarks.import_time [--runs 15]
 """
@@ -12,13 +14,16 @@ interpreter runs against a bare ``python -c pass``. Figures go to docs, never in
 from __future__ import annotations
 
 import argparse
+import compileall
 import subprocess
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 from benchmarks._common import summary
 
+ROOT = Path(__file__).resolve().parent.parent
 #: Standard-library modules the core uses that nearly every application (and every cloud SDK)
 #: has loaded already; the "own modules" rows preload them and count cloudlease alone.
 STDLIB = "import typing, logging, dataclasses, json, threading, random, re, datetime, inspect"
@@ -43,6 +48,8 @@ PROVIDERS: list[tuple[str, str, str]] = [
     ("dynamodb", "import cloudlease_dynamodb", "import boto3"),
     ("firestore", "import cloudlease_firestore", "from google.cloud import firestore"),
     ("azure", "import cloudlease_azure_blob", "from azure.storage.blob import BlobServiceClient"),
+    ("s3", "import cloudlease_s3", "import boto3"),
+    ("gcs", "import cloudlease_gcs", "from google.cloud import storage"),
 ]
 
 
@@ -72,6 +79,16 @@ def import_ms(statement: str, module: str | None = None) -> float | None:
     return total / 1000
 
 
+def cpu_ms(statement: str) -> float | None:
+    """CPU milliseconds of ``statement`` in a fresh interpreter (``time.process_time`` around
+    it): less sensitive than ``-X importtime``'s wall time to other processes on the machine."""
+    probe = f"import time; t = time.process_time()\n{statement}\nprint(time.process_time() - t)"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    if done.returncode != 0:
+        return None
+    return float(done.stdout.split()[-1]) * 1000
+
+
 def wall_ms(statement: str, runs: int) -> dict[str, float]:
     """Wall time of a fresh interpreter that runs ``statement`` (start-up included)."""
     samples = []
@@ -87,8 +104,20 @@ def sampled(statement: str, runs: int, module: str | None = None) -> dict[str, f
     return summary(values)
 
 
+def compile_sources() -> None:
+    """Write the bytecode of the core and the providers, as an installed wheel has it."""
+    for folder in [ROOT / "cloudlease", *sorted((ROOT / "providers").glob("*/cloudlease_*"))]:
+        compileall.compile_dir(folder, quiet=1)
+
+
 def run(runs: int) -> dict[str, Any]:
+    compile_sources()
     core = {label: sampled(statement, runs, module) for label, statement, module in CORE}
+    cpu = {
+        label: summary([ms for ms in (cpu_ms(statement) for _ in range(runs)) if ms is not None])
+        for label, statement, module in CORE
+        if module is None
+    }
     providers = {}
     for store, provider, sdk in PROVIDERS:
         package = provider.split()[-1]
@@ -113,7 +142,14 @@ def run(runs: int) -> dict[str, Any]:
         statement: wall_ms(statement, runs)
         for statement in ("import cloudlease", "from cloudlease import hold, open_store")
     }
-    return {"runs": runs, "core": core, "providers": providers, "bare": bare, "whole": whole}
+    return {
+        "runs": runs,
+        "core": core,
+        "core_cpu": cpu,
+        "providers": providers,
+        "bare": bare,
+        "whole": whole,
+    }
 
 
 def main() -> None:

@@ -36,7 +36,8 @@ MINIMUM: dict[str, dict[str, Any]] = {
         "renew": 1,
         "release": 1,
         "get": 1,
-        "why": "one BEGIN IMMEDIATE transaction (read, decide, write)",
+        "why": "acquire: one BEGIN IMMEDIATE transaction (read, decide, write); renew and "
+        "release: one conditional UPDATE; get: one SELECT",
     },
     "dynamodb": {
         "acquire": 1,

@@ -71,7 +71,9 @@ class RawMemory:
 
 
 class RawSQLite:
-    """One BEGIN IMMEDIATE transaction per operation on the same file, as the store does."""
+    """What the store sends, by hand, on the same file and pragmas: an acquire is one BEGIN
+    IMMEDIATE transaction (read, decide, write), a renewal or a release one conditional
+    UPDATE, a read one SELECT."""
 
     def __init__(self, path: str, ttl: float) -> None:
         self.ttl_ms = round(ttl * 1000)
@@ -118,30 +120,26 @@ class RawSQLite:
         self.token = token
 
     def _if_ours(self, name: str, sql: str, args: tuple[Any, ...]) -> None:
-        self.db.execute("BEGIN IMMEDIATE")
-        try:
-            row = self._select(name)
-            if row is None or row[0] != "raw" or row[1] != self.token:
-                raise Refused(name)
-            self.db.execute(sql, args)
-            self.db.execute("COMMIT")
-        except BaseException:
-            self.db.execute("ROLLBACK")
-            raise
+        if self.db.execute(sql, (*args, name, "raw", self.token)).rowcount != 1:
+            raise Refused(name)
 
     def renew(self, name: str) -> None:
         now = now_ms()
-        sql = "UPDATE raw_leases SET expires_at = ?, renewed_at = ? WHERE name = ?"
-        self._if_ours(name, sql, (now + self.ttl_ms, now, name))
+        sql = (
+            "UPDATE raw_leases SET expires_at = ?, renewed_at = ? "
+            "WHERE name = ? AND holder = ? AND token = ?"
+        )
+        self._if_ours(name, sql, (now + self.ttl_ms, now))
 
     def release(self, name: str) -> None:
-        sql = "UPDATE raw_leases SET holder = '', renewed_at = ? WHERE name = ?"
-        self._if_ours(name, sql, (now_ms(), name))
+        sql = (
+            "UPDATE raw_leases SET holder = '', expires_at = ? "
+            "WHERE name = ? AND holder = ? AND token = ?"
+        )
+        self._if_ours(name, sql, (now_ms(),))
 
     def get(self, name: str) -> None:
-        self.db.execute("BEGIN IMMEDIATE")  # the store reads in the same kind of transaction
         self.db.execute("SELECT * FROM raw_leases WHERE name = ?", (name,)).fetchone()
-        self.db.execute("COMMIT")
 
     def close(self) -> None:
         self.db.close()

@@ -29,7 +29,7 @@ from benchmarks._stores import ALL_KINDS, KINDS, Spec, make_spec, ttl_for
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "benchmarks" / "results"
-SECTIONS = ("operations", "failover", "imports", "contention", "peers", "serverless")
+SECTIONS = ("operations", "failover", "takeover", "imports", "contention", "peers", "serverless")
 
 #: Sizes of each section: full run, quick run.
 SIZES: dict[str, dict[str, Any]] = {
@@ -128,6 +128,16 @@ class Run:
             )
         return out
 
+    def takeover(self) -> dict[str, Any]:
+        from benchmarks import failover
+
+        out = {}
+        for kind, s in self.available(("sqlite", "dynamodb", "firestore", "azure")).items():
+            azure = kind == "azure"
+            kills = self.size["azure_kills" if azure else "failover_kills"]
+            out[kind] = failover.takeover(s, 15.0 if azure else SHORT_TTL, kills, self.seed)
+        return out
+
     def peers(self) -> dict[str, Any]:
         from benchmarks import failover, peers
 
@@ -188,7 +198,7 @@ def run(mode: str, only: set[str], seed: int, stores: set[str] | None = None) ->
         "seed": seed,
     }
     needs: set[str] = set()
-    if only & {"operations", "failover", "contention", "peers"}:
+    if only & {"operations", "failover", "takeover", "contention", "peers"}:
         needs = {"dynamodb", "firestore", "azure"}
     elif "serverless" in only:
         needs = {"dynamodb"}
@@ -199,7 +209,7 @@ def run(mode: str, only: set[str], seed: int, stores: set[str] | None = None) ->
     with servers(needs) as running, tempfile.TemporaryDirectory() as tmp:
         results["emulators_missing"] = running.missing
         this = Run(running, tmp, size, seed, stores)
-        for name in ("operations", "failover", "peers", "contention", "serverless"):
+        for name in ("operations", "failover", "takeover", "peers", "contention", "serverless"):
             if name in only:
                 section(results, name, getattr(this, name))
     if "imports" in only:  # last, with the emulators stopped: a quieter machine

@@ -6,8 +6,7 @@ stays cheap in a cold-starting function.
 
 from __future__ import annotations
 
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import sys
 
 from cloudlease.errors import (
     ClockSkewed,
@@ -54,7 +53,10 @@ _LAZY = {
     "ResultNotShared": "cloudlease.ticks",
 }
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from typing import Any
+
     from cloudlease.async_elector import AsyncLeaderElector
     from cloudlease.async_store import AsyncBaseStore, AsyncLeaseStore
     from cloudlease.async_tenure import AsyncTenure
@@ -73,7 +75,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'cloudlease' has no attribute {name!r}")
-    value = getattr(import_module(module), name)
+    __import__(module)
+    value = getattr(sys.modules[module], name)
     globals()[name] = value
     return value
 

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import atexit
-import signal
 import threading
 import weakref
-from typing import Any, Protocol
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Protocol
 
-class Releasable(Protocol):
-    def release(self, reason: str = "released") -> Any: ...
+    class Releasable(Protocol):
+        def release(self, reason: str = "released") -> Any: ...
 
 
 class AtExit:
@@ -49,6 +50,8 @@ def release_on_sigterm() -> None:
     and Cloud Run's shutdown own SIGTERM. Tenures made with ``release_at_exit=False`` (handles
     detached to cross invocations) are left alone.
     """
+    import signal
+
     previous = signal.getsignal(signal.SIGTERM)
 
     def on_sigterm(signum: int, frame: Any) -> None:

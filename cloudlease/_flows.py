@@ -9,30 +9,50 @@ and async sides of a store or a Tenure cannot drift apart. Nothing here imports 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Generator
-from dataclasses import dataclass
-from typing import Any, TypeVar
+from cloudlease._frozen import Frozen, setters
 
-T = TypeVar("T")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable, Generator
+    from typing import Any, TypeAlias, TypeVar
+
+    T = TypeVar("T")
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(Frozen):
     """Call ``method(*args)`` on the driver's target; the flow receives what it returns."""
 
+    __slots__ = ("args", "method")
+    _fields = ("method", "args")
+
     method: str
-    args: tuple[Any, ...] = ()
+    args: tuple[Any, ...]
+
+    def __init__(self, method: str, args: tuple[Any, ...] = ()) -> None:
+        put = _PUT_CALL
+        put[0](self, method)
+        put[1](self, args)
 
 
-@dataclass(frozen=True)
-class Pause:
+_PUT_CALL = setters(Call)
+
+
+class Pause(Frozen):
     """Wait ``seconds`` (on the Clock, or the event loop) before going on."""
+
+    __slots__ = ("seconds",)
+    _fields = ("seconds",)
 
     seconds: float
 
+    def __init__(self, seconds: float) -> None:
+        _PUT_PAUSE[0](self, seconds)
 
-Step = Call | Pause
-Flow = Generator[Step, Any, T]
+
+_PUT_PAUSE = setters(Pause)
+
+Step: TypeAlias = "Call | Pause"
+Flow: TypeAlias = "Generator[Step, Any, T]"
 
 
 class Stepper:
@@ -58,17 +78,21 @@ class Stepper:
 
 
 def run(flow: Flow[T], perform: Callable[[Step], Any]) -> T:
-    """Drive ``flow`` to its end from sync code; ``perform`` does each step."""
-    stepper = Stepper(flow)
-    while (step := stepper.step) is not None:
-        try:
-            value = perform(step)
-        except BaseException as exc:
-            stepper.fail(exc)
-            continue
-        stepper.send(value)
-    result: T = stepper.result
-    return result
+    """Drive ``flow`` to its end from sync code; ``perform`` does each step.
+
+    (``Stepper``'s walk written inline: this runs on every sync store operation.)"""
+    try:
+        step = flow.send(None)
+        while True:
+            try:
+                value = perform(step)
+            except BaseException as exc:
+                step = flow.throw(exc)
+            else:
+                step = flow.send(value)
+    except StopIteration as done:
+        result: T = done.value
+        return result
 
 
 async def run_async(flow: Flow[T], perform: Callable[[Step], Awaitable[Any]]) -> T:

@@ -180,7 +180,7 @@ def _parser() -> argparse.ArgumentParser:
         "purge",
         help="delete a free lease record (only when its token stays monotonic)",
         description="Delete the lease's record, only if it is free and was last granted more "
-        "than 2 x the skew allowance + --in-flight seconds ago, so that a record created "
+        "than 2 x the clock-skew bound + --in-flight seconds ago, so that a record created "
         "afresh gets a greater fencing token (docs/tokens.md). Refused otherwise (exit 75).",
     )
     with_store(purge)

@@ -1,32 +1,21 @@
 """Time, behind one small protocol so that tests run on a FakeClock and never sleep.
 
 The holder of a lease trusts only ``monotonic()``; contenders compare stored wall-clock expiry
-(``wall_ms()``) with their own wall clock plus a skew allowance. Fencing tokens count wall-clock
-microseconds (``wall_us()``; a clock without that method is read in ms x 1000).
+(``wall_ms()``) with their own wall clock plus the store's takeover allowance. Fencing tokens
+count wall-clock microseconds (``wall_us()``; a clock without that method is read in ms x 1000).
 """
 
 from __future__ import annotations
 
-import threading
 import time
-from typing import Protocol, runtime_checkable
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import threading
 
-@runtime_checkable
-class Clock(Protocol):
-    """Where cloudlease gets every instant and every wait."""
+    from cloudlease._protocols import Clock
 
-    def wall_ms(self) -> int:
-        """Wall-clock time in epoch milliseconds (compared across hosts)."""
-        ...
-
-    def monotonic(self) -> float:
-        """Seconds on a clock that never goes back (compared only on this host)."""
-        ...
-
-    def wait(self, event: threading.Event, timeout: float) -> bool:
-        """Block until ``event`` is set or ``timeout`` seconds pass; True if the event was set."""
-        ...
+__all__ = ["SYSTEM_CLOCK", "Clock", "SystemClock", "wall_us"]
 
 
 class SystemClock:
@@ -60,3 +49,14 @@ def wall_us(clock: Clock) -> int:
     """
     read = getattr(clock, "wall_us", None)
     return int(read()) if callable(read) else clock.wall_ms() * 1000
+
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        """``Clock``, defined with ``typing``: loaded on first use, not at import."""
+        if name == "Clock":
+            from cloudlease._protocols import Clock
+
+            return Clock
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+TYPE_CHECKING = False
 
 if TYPE_CHECKING:  # type-only: records imports nothing from here, so no circle
     from cloudlease.records import LeaseRecord
@@ -16,21 +16,19 @@ class CloudLeaseError(Exception):
     """
 
     def __init__(self, message: str, *, lease: str | None = None, store: str | None = None):
-        parts = [message]
-        where = ", ".join(
-            part
-            for part in (
-                f"lease {lease!r}" if lease is not None else "",
-                f"store {store}" if store is not None else "",
-            )
-            if part
-        )
-        if where:
-            parts.insert(0, f"[{where}]")
-        super().__init__(" ".join(parts))
+        # ``args`` is ``(message,)`` already; the text names the lease and the store when it is
+        # shown (``__str__``), not when raised: a refused acquire raises one on every attempt.
         self.lease = lease
         self.store = store
         self.detail = message
+
+    def __str__(self) -> str:
+        lease, store = self.lease, self.store
+        if lease is not None and store is not None:
+            return f"[lease {lease!r}, store {store}] {self.detail}"
+        if lease is not None:
+            return f"[lease {lease!r}] {self.detail}"
+        return self.detail if store is None else f"[store {store}] {self.detail}"
 
 
 class ConfigError(CloudLeaseError, ValueError):
@@ -48,7 +46,11 @@ class LeaseHeld(CloudLeaseError):
         store: str | None = None,
         record: LeaseRecord | None = None,
     ):
-        super().__init__(message, lease=lease, store=store)
+        # CloudLeaseError.__init__'s three fields, set here without the call: a refused
+        # acquire raises one of these on every attempt.
+        self.lease = lease
+        self.store = store
+        self.detail = message
         self.record = record
 
 

@@ -34,13 +34,16 @@ costs one check of a module global.
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from typing import Any, Protocol
+from cloudlease._frozen import Frozen, setters
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any, Protocol, TypeAlias
 
 LOGGER = "cloudlease.tenure"
-log = logging.getLogger(LOGGER)
+#: ``logging``'s levels, as numbers: ``logging`` loads with the first record, not on import.
+_DEBUG, _INFO, _WARNING = 10, 20, 30
 
 ACQUIRED = "acquired"
 STOLEN = "stolen"
@@ -58,40 +61,73 @@ ABANDONED = "abandoned"
 
 #: Each transition's level and message (``%`` with the record's fields).
 MESSAGES: dict[str, tuple[int, str]] = {
-    ACQUIRED: (logging.INFO, "lease %(lease)r acquired by %(holder)r (token %(token)s) on "
+    ACQUIRED: (_INFO, "lease %(lease)r acquired by %(holder)r (token %(token)s) on "
                "%(store)s after %(waited).3fs"),
-    STOLEN: (logging.WARNING, "lease %(lease)r stolen by %(holder)r (token %(token)s) on "
+    STOLEN: (_WARNING, "lease %(lease)r stolen by %(holder)r (token %(token)s) on "
              "%(store)s: %(reason)s"),
-    REFUSED: (logging.DEBUG, "lease %(lease)r is %(reason)s; not acquired by %(holder)r"),
-    RENEWED: (logging.DEBUG, "lease %(lease)r (token %(token)s) renewed"),
-    RENEW_FAILED: (logging.WARNING, "renewal of %(lease)r failed, retrying: %(reason)s"),
-    RENEWED_LATE: (logging.WARNING, "lease %(lease)r (token %(token)s) renewed %(reason)s"),
-    LOST: (logging.WARNING, "lease %(lease)r (token %(token)s) %(reason)s"),
-    STEPPED_DOWN: (logging.WARNING, "lease %(lease)r (token %(token)s) %(reason)s"),
-    RELEASED: (logging.INFO, "lease %(lease)r (token %(token)s) released"),
-    RELEASE_FAILED: (logging.WARNING, "release of %(lease)r failed (%(reason)s); it expires by "
+    REFUSED: (_DEBUG, "lease %(lease)r is %(reason)s; not acquired by %(holder)r"),
+    RENEWED: (_DEBUG, "lease %(lease)r (token %(token)s) renewed"),
+    RENEW_FAILED: (_WARNING, "renewal of %(lease)r failed, retrying: %(reason)s"),
+    RENEWED_LATE: (_WARNING, "lease %(lease)r (token %(token)s) renewed %(reason)s"),
+    LOST: (_WARNING, "lease %(lease)r (token %(token)s) %(reason)s"),
+    STEPPED_DOWN: (_WARNING, "lease %(lease)r (token %(token)s) %(reason)s"),
+    RELEASED: (_INFO, "lease %(lease)r (token %(token)s) released"),
+    RELEASE_FAILED: (_WARNING, "release of %(lease)r failed (%(reason)s); it expires by "
                      "itself at its ttl"),
-    DONE: (logging.INFO, "tick %(lease)r done (token %(token)s)"),
-    DONE_FAILED: (logging.WARNING, "could not mark tick %(lease)r done: %(reason)s"),
-    ABANDONED: (logging.INFO, "lease %(lease)r (token %(token)s) %(reason)s"),
+    DONE: (_INFO, "tick %(lease)r done (token %(token)s)"),
+    DONE_FAILED: (_WARNING, "could not mark tick %(lease)r done: %(reason)s"),
+    ABANDONED: (_INFO, "lease %(lease)r (token %(token)s) %(reason)s"),
 }  # fmt: skip
 
 
-@dataclass(frozen=True)
-class Transition:
+class Transition(Frozen):
     """One transition of one held lease (the log record's fields)."""
+
+    __slots__ = ("holder", "lease", "reason", "store", "token", "transition", "waited")
+    _fields = ("transition", "lease", "holder", "token", "store", "reason", "waited")
 
     transition: str
     lease: str
     holder: str
     token: int | None
     store: str
-    reason: str | None = None
-    waited: float | None = None
+    reason: str | None
+    waited: float | None
+
+    def __init__(
+        self,
+        transition: str,
+        lease: str,
+        holder: str,
+        token: int | None,
+        store: str,
+        reason: str | None = None,
+        waited: float | None = None,
+    ) -> None:
+        put = _PUT_TRANSITION
+        put[0](self, transition)
+        put[1](self, lease)
+        put[2](self, holder)
+        put[3](self, token)
+        put[4](self, store)
+        put[5](self, reason)
+        put[6](self, waited)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {field: getattr(self, field) for field in self._fields}
 
 
-Observer = Callable[[Transition], None]
+_PUT_TRANSITION = setters(Transition)
+
+Observer: TypeAlias = "Callable[[Transition], None]"
 _observers: list[Observer] = []
+
+
+def _logger() -> Any:
+    """The ``cloudlease.tenure`` logger (``logging`` is imported with the first transition)."""
+    import logging
+
+    return logging.getLogger(LOGGER)
 
 
 def add_observer(observer: Observer) -> None:
@@ -108,22 +144,25 @@ def report(transition: str, *, exc_info: BaseException | None = None, **fields: 
     observers. ``fields`` are ``Transition``'s."""
     happened = Transition(transition, **fields)
     level, message = MESSAGES[transition]
+    log = _logger()
     if log.isEnabledFor(level):
-        extra = asdict(happened)
+        extra = happened.as_dict()
         log.log(level, "cloudlease: " + message, extra, extra=extra, exc_info=exc_info)
     for observer in _observers:
         observer(happened)
 
 
-class Request(Protocol):
-    """One store request of a held lease, as a hook sees it: ``with`` around the request,
-    ``done(result)`` with what the store returned (it returns ``result``)."""
+if TYPE_CHECKING:
 
-    def __enter__(self) -> Request: ...
+    class Request(Protocol):
+        """One store request of a held lease, as a hook sees it: ``with`` around the request,
+        ``done(result)`` with what the store returned (it returns ``result``)."""
 
-    def __exit__(self, *exc_info: object) -> None: ...
+        def __enter__(self) -> Request: ...
 
-    def done(self, result: Any) -> Any: ...
+        def __exit__(self, *exc_info: object) -> None: ...
+
+        def done(self, result: Any) -> Any: ...
 
 
 class _Unobserved:
@@ -143,7 +182,7 @@ UNOBSERVED = _Unobserved()
 
 #: ``hook(method, lease, holder, token, store)``: the Request to wrap around one store request
 #: (``token`` is None for an acquire: the grant tells it, through ``done``).
-RequestHook = Callable[[str, str, str, "int | None", str], Request]
+RequestHook: TypeAlias = "Callable[[str, str, str, int | None, str], Request]"
 _request_hook: RequestHook | None = None
 
 

@@ -12,34 +12,42 @@ event loop (docs/async.md).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, TypedDict, overload
-
-from cloudlease._validation import Duration
-from cloudlease.store import LeaseStore, is_async
+from cloudlease.store import is_async
 from cloudlease.tenure import FOREVER, HeldLease, Tenure, TimingPolicy
 
-if TYPE_CHECKING:
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing's machinery stays out of a cold start: hold() is the front door
+    from collections.abc import Callable, Mapping
+    from typing import Any, TypedDict, overload
+
     from typing_extensions import Unpack
 
+    from cloudlease._validation import Duration
     from cloudlease.async_store import AsyncLeaseStore
     from cloudlease.async_tenure import AsyncTenure
+    from cloudlease.store import LeaseStore
+
+    class HoldOptions(TypedDict, total=False):
+        """The keyword options of ``hold()`` (documented there)."""
+
+        ttl: Duration
+        wait: Duration | None
+        holder: str | None
+        metadata: Mapping[str, Any] | None
+        renew_every: Duration | None
+        on_lost: Callable[[Any], None] | None
+        max_duration: Duration | None
+        release_at_exit: bool
+        renewal: str
+
+else:
+
+    def overload(function: object) -> object:
+        """``typing.overload`` at runtime (the last definition wins), without ``typing``."""
+        return function
+
 
 __all__ = ["FOREVER", "HeldLease", "hold"]
-
-
-class HoldOptions(TypedDict, total=False):
-    """The keyword options of ``hold()`` (documented there)."""
-
-    ttl: Duration
-    wait: Duration | None
-    holder: str | None
-    metadata: Mapping[str, Any] | None
-    renew_every: Duration | None
-    on_lost: Callable[[Any], None] | None
-    max_duration: Duration | None
-    release_at_exit: bool
-    renewal: str
 
 
 @overload
@@ -47,10 +55,12 @@ def hold(store: AsyncLeaseStore, name: str, **options: Unpack[HoldOptions]) -> A
 
 
 @overload
-def hold(store: LeaseStore, name: str, **options: Unpack[HoldOptions]) -> Tenure: ...
+def hold(  # noqa: F811 (ruff does not see the runtime overload above as typing's)
+    store: LeaseStore, name: str, **options: Unpack[HoldOptions]
+) -> Tenure: ...
 
 
-def hold(
+def hold(  # noqa: F811
     store: LeaseStore | AsyncLeaseStore,
     name: str,
     *,

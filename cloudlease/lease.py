@@ -5,18 +5,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
-
-from cloudlease.clock import Clock
+from cloudlease._frozen import Value
 from cloudlease.errors import LeaseLost
 from cloudlease.records import LeaseRecord
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any, Final
+
+    from cloudlease._protocols import Clock, Fence
 
 __all__ = ["Fence", "Lease", "LeaseRecord"]
 
 
-@dataclass(frozen=True)
-class Lease:
+class Lease(Value):
     """A lease this process holds: the grant of one acquire or renew.
 
     ``started`` is the local monotonic instant before the request was sent, and ``deadline`` the
@@ -26,16 +28,66 @@ class Lease:
     granted it (e.g. an Azure lease id).
     """
 
-    name: str
-    holder: str
-    token: int
-    expires_at: int
-    deadline: float
-    ttl: float
-    started: float
-    record: LeaseRecord
-    clock: Clock = field(repr=False, compare=False)
-    store_state: Any = field(default=None, repr=False, compare=False)
+    __slots__ = (
+        "clock",
+        "deadline",
+        "expires_at",
+        "holder",
+        "name",
+        "record",
+        "started",
+        "store_state",
+        "token",
+        "ttl",
+    )
+    _fields = (
+        "name",
+        "holder",
+        "token",
+        "expires_at",
+        "deadline",
+        "ttl",
+        "started",
+        "record",
+        "clock",
+        "store_state",
+    )
+    _hidden = frozenset({"clock", "store_state"})
+
+    name: Final[str]
+    holder: Final[str]
+    token: Final[int]
+    expires_at: Final[int]
+    deadline: Final[float]
+    ttl: Final[float]
+    started: Final[float]
+    record: Final[LeaseRecord]
+    clock: Final[Clock]
+    store_state: Final[Any]
+
+    def __init__(
+        self,
+        name: str,
+        holder: str,
+        token: int,
+        expires_at: int,
+        deadline: float,
+        ttl: float,
+        started: float,
+        record: LeaseRecord,
+        clock: Clock,
+        store_state: Any = None,
+    ) -> None:
+        self.name = name
+        self.holder = holder
+        self.token = token
+        self.expires_at = expires_at
+        self.deadline = deadline
+        self.ttl = ttl
+        self.started = started
+        self.record = record
+        self.clock = clock
+        self.store_state = store_state
 
     def remaining(self) -> float:
         """Seconds left before the local deadline (negative once past it)."""
@@ -61,20 +113,12 @@ class Lease:
             )
 
 
-@runtime_checkable
-class Fence(Protocol):
-    """What a fenced write needs from a grant: a ``Lease``, or the held lease of ``hold()``,
-    ``@single_runner`` or ``LeaderElector``. Providers' fencing helpers accept any Fence."""
+if not TYPE_CHECKING:
 
-    @property
-    def name(self) -> str: ...
+    def __getattr__(name: str) -> object:
+        """``Fence``, defined with ``typing``: loaded on first use, not at import."""
+        if name == "Fence":
+            from cloudlease._protocols import Fence
 
-    @property
-    def holder(self) -> str: ...
-
-    @property
-    def token(self) -> int: ...
-
-    def ensure(self, min_remaining: float = 0.0) -> None:
-        """Raise LeaseLost unless the grant is valid with ``min_remaining`` seconds to spare."""
-        ...
+            return Fence
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

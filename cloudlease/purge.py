@@ -1,10 +1,10 @@
 """Deleting a lease record by hand without letting fencing tokens go down.
 
 A record created afresh takes its writer's clock in µs as its token. Every token is at most
-true time + A (A: the skew allowance) and a re-creator's clock reads at least true time - A, so
+true time + A (A: the clock-skew bound) and a re-creator's clock reads at least true time - A, so
 a record deleted more than 2A after its last grant is re-created with a greater token
 (docs/tokens.md). ``purge`` checks that on the record itself before deleting it: the record is
-free (released, or expired beyond the skew allowance), and its token, read in its own unit
+free (released, or expired beyond the takeover allowance), and its token, read in its own unit
 (µs, or ms for a schema-1 record of an older cloudlease), is more than ``2A + in_flight``
 behind this client's clock. ``in_flight`` covers an acquire that read its clock before the
 deletion and lands after it.
@@ -55,11 +55,15 @@ class Verdict:
     retry_in: float | None
 
 
-def judge(record: LeaseRecord, *, now_us: int, skew: float, in_flight: float) -> Verdict:
-    """The purge rule, as a pure function of the record and this client's clock."""
+def judge(
+    record: LeaseRecord, *, now_us: int, bound: float, in_flight: float, allowance: float = 0.0
+) -> Verdict:
+    """The purge rule, as a pure function of the record and this client's clock.
+
+    ``bound`` is the clock-skew bound A (the token rule's), ``allowance`` the store's takeover
+    allowance (when an expired record counts as free)."""
     now_ms = now_us // 1000
-    skew_ms = round(skew * 1000)
-    if not record.is_free(now_ms, skew_ms):
+    if not record.is_free(now_ms, round(allowance * 1000)):
         return Verdict(
             False,
             f"held by {record.holder!r} (token {record.token}) until epoch ms "
@@ -69,14 +73,14 @@ def judge(record: LeaseRecord, *, now_us: int, skew: float, in_flight: float) ->
         )
     per_second = 1_000_000 if record.schema >= SCHEMA else 1000  # the token's unit
     now = now_us if per_second == 1_000_000 else now_ms
-    margin = round((2 * skew + in_flight) * per_second)
+    margin = round((2 * bound + in_flight) * per_second)
     age = now - record.token
     if age <= margin:
         wait = (margin - age + 1) / per_second
         return Verdict(
             False,
             f"token {record.token} was granted {max(age, 0) / per_second:.3f}s ago; a record "
-            f"is deleted only more than 2 x the skew allowance + {in_flight:g}s in flight "
+            f"is deleted only more than 2 x the clock-skew bound + {in_flight:g}s in flight "
             f"({margin / per_second:g}s) after its last grant, or a new acquisition could get "
             f"a smaller token (docs/tokens.md): retry in {wait:.3f}s",
             wait,
@@ -96,7 +100,11 @@ def purge(
     if record is None:
         return None
     verdict = judge(
-        record, now_us=wall_us(store.clock), skew=store.skew_allowance, in_flight=margin
+        record,
+        now_us=wall_us(store.clock),
+        bound=store.clock_skew_bound,
+        in_flight=margin,
+        allowance=store.takeover_allowance,
     )
     if not verdict.allowed:
         raise PurgeRefused(

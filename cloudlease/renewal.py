@@ -8,24 +8,26 @@ thread and a small pool; an event loop can step it too.
 from __future__ import annotations
 
 import threading
-from typing import Protocol
 
-from cloudlease.clock import Clock
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
 
+    from cloudlease.clock import Clock
 
-class Renewable(Protocol):
-    """What a renewal driver needs from a held lease."""
+    class Renewable(Protocol):
+        """What a renewal driver needs from a held lease."""
 
-    @property
-    def name(self) -> str: ...
+        @property
+        def name(self) -> str: ...
 
-    def next_wakeup(self) -> float:
-        """The monotonic instant at which ``step()`` has something to do."""
-        ...
+        def next_wakeup(self) -> float:
+            """The monotonic instant at which ``step()`` has something to do."""
+            ...
 
-    def step(self) -> bool:
-        """Do what is due now (renew, retry, or step down); False once the tenure is over."""
-        ...
+        def step(self) -> bool:
+            """Do what is due now (renew, retry, or step down); False once the tenure is over."""
+            ...
 
 
 def drive(renewable: Renewable, clock: Clock, stop: threading.Event) -> None:

@@ -28,18 +28,20 @@ from __future__ import annotations
 import atexit
 import heapq
 import itertools
-import logging
 import os
 import threading
 import time
 import weakref
 from collections import deque
-from typing import Any
 
-from cloudlease.clock import Clock
-from cloudlease.renewal import Renewable
+from cloudlease._log import log
 
-log = logging.getLogger("cloudlease")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from cloudlease.clock import Clock
+    from cloudlease.renewal import Renewable
 
 #: Real seconds a step may run (or wait in the queue) before it counts as stalled.
 STALL = 0.25

@@ -1,7 +1,8 @@
 """How far this client's wall clock is from its store's, learned from the store's replies.
 
-Safety rests on every clock being within the skew allowance A of the others: contenders
-compare stored expiry with their own wall clock, and tokens start from it. Stores that stamp
+Safety rests on every clock being within the clock-skew bound A of the store's
+(``clock_skew_bound``): contenders compare stored expiry with their own wall clock (the
+takeover allowance covers that), and tokens start from it on every store. Stores that stamp
 their replies (an HTTP ``Date`` header, whole seconds; Firestore commit times, microseconds)
 feed each reply to ``ClockOffset.observe`` with the local instants the request was sent and
 the reply received. Each reply bounds the offset (store minus local):
@@ -17,10 +18,10 @@ becomes empty means a clock stepped: the estimate restarts from the newest reply
 from __future__ import annotations
 
 import threading
-from collections import deque
-from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
+from cloudlease._frozen import Frozen, _set
+
+TYPE_CHECKING = False
 if TYPE_CHECKING:
     from cloudlease.clock import Clock
 
@@ -28,13 +29,20 @@ if TYPE_CHECKING:
 WINDOW = 32
 
 
-@dataclass(frozen=True)
-class Offset:
+class Offset(Frozen):
     """Bounds on (store clock - local clock), in milliseconds, from ``samples`` replies."""
+
+    __slots__ = ("high_ms", "low_ms", "samples")
+    _fields = ("low_ms", "high_ms", "samples")
 
     low_ms: float
     high_ms: float
     samples: int
+
+    def __init__(self, low_ms: float, high_ms: float, samples: int) -> None:
+        _set(self, "low_ms", low_ms)
+        _set(self, "high_ms", high_ms)
+        _set(self, "samples", samples)
 
     @property
     def estimate_ms(self) -> float:
@@ -55,7 +63,7 @@ class ClockOffset:
     """The running estimate of one store object's clock offset (thread-safe)."""
 
     def __init__(self) -> None:
-        self._bounds: deque[tuple[float, float]] = deque(maxlen=WINDOW)
+        self._bounds: list[tuple[float, float]] = []  # the newest WINDOW replies
         self._lock = threading.Lock()
         self.warned_at: float | None = None  # monotonic: the last warning about this offset
 
@@ -67,6 +75,7 @@ class ClockOffset:
         low, high = stamp_ms - received_ms, stamp_ms + resolution_ms - sent_ms
         with self._lock:
             self._bounds.append((low, high))
+            del self._bounds[:-WINDOW]
             if self._window() is None:  # inconsistent: a clock stepped; start again
                 self._bounds.clear()
                 self._bounds.append((low, high))

@@ -11,113 +11,50 @@ record back, so each backend writes only its primitives. It does so once, as flo
 
 from __future__ import annotations
 
-import math
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from time import monotonic, time_ns
 
-from cloudlease._flows import Call, Flow, Step, run
+from cloudlease._flows import Call, run
 from cloudlease._validation import (
-    Duration,
     check_holder,
     check_metadata,
     check_name,
-    check_ttl,
     to_seconds,
 )
-from cloudlease.clock import SYSTEM_CLOCK, Clock, wall_us
+from cloudlease.capabilities import Capabilities
+from cloudlease.clock import SYSTEM_CLOCK, wall_us
 from cloudlease.errors import LeaseHeld, LeaseLost, StealConflict, StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.records import AcquireRequest, can_acquire
 from cloudlease.skew import ClockOffset
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
 
-@dataclass(frozen=True)
-class Capabilities:
-    """What a store declares about itself (shown by docs and checked by the conformance suite).
+    from cloudlease._contract import LeaseStore, StoreSettings
+    from cloudlease._flows import Flow, Step
+    from cloudlease._validation import Duration
+    from cloudlease.clock import Clock
 
-    ``min_ttl``/``max_ttl`` bound the ttl a caller may ask for; ``longest_grant`` and
-    ``whole_seconds`` say how the store grants an accepted ttl (Azure: whole seconds, at most
-    60 s per blob lease); ``ttl_rule`` explains the bounds in error messages.
-    ``round_trips`` counts requests per operation on the happy path.
-    ``shared_across`` is ``"process"``, ``"host"`` or ``"network"``: who can contend.
-    """
+__all__ = [
+    "BaseStore",
+    "Capabilities",
+    "LeaseStore",
+    "StoreCore",
+    "StoreSettings",
+    "default_holder_id",
+    "is_async",
+]
 
-    server_side_expiry: bool = False
-    min_ttl: float = 0.001
-    max_ttl: float | None = None
-    longest_grant: float | None = None
-    whole_seconds: bool = False
-    ttl_rule: str = ""
-    fencing: bool = True
-    consistency: str = "strong"
-    shared_across: str = "network"
-    round_trips: Mapping[str, int] = field(
-        default_factory=lambda: {"acquire": 1, "renew": 1, "release": 1, "get": 1}
-    )
-
-    def granted_ttl(self, seconds: float) -> float:
-        """The ttl this store grants when asked for ``seconds`` (already within the bounds)."""
-        if self.whole_seconds:
-            seconds = float(math.floor(seconds))
-        if self.longest_grant is not None:
-            seconds = min(seconds, self.longest_grant)
-        return seconds
-
-    def check_ttl(self, ttl: object, *, lease: str, store: str) -> float:
-        """The granted ttl for ``ttl``, or ConfigError naming the bound it breaks."""
-        seconds = check_ttl(
-            ttl,
-            lease=lease,
-            store=store,
-            min_ttl=self.min_ttl,
-            max_ttl=self.max_ttl,
-            rule=self.ttl_rule,
-        )
-        return self.granted_ttl(seconds)
-
-
-@runtime_checkable
-class StoreSettings(Protocol):
-    """What the lifecycle reads of a store, sync or async: its clock, limits and allowances."""
-
-    clock: Clock
-    capabilities: Capabilities
-    skew_allowance: float
-    safety_margin: float | None
-    clock_offset: ClockOffset
-
-    @property
-    def url(self) -> str: ...
-
-
-@runtime_checkable
-class LeaseStore(StoreSettings, Protocol):
-    """What the layers above (hold, LeaderElector, runner, CLI) need from a store."""
-
-    def acquire(
-        self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
-    ) -> Lease: ...
-
-    def steal(
-        self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
-    ) -> Lease: ...
-
-    def renew(self, lease: Lease, ttl: Duration | None = None) -> Lease: ...
-
-    def release(self, lease: Lease) -> bool: ...
-
-    def get(self, name: str) -> LeaseRecord | None: ...
-
-    def records(self) -> list[LeaseRecord]: ...
-
-    def force_release(self, name: str) -> LeaseRecord | None: ...
-
-    def init(self) -> None: ...
-
-    def close(self) -> None: ...
+#: The default clock-skew bound A (seconds): how far any client's wall clock may be from the
+#: store's. The token rule (docs/tokens.md) and the skew check rely on it wherever clients
+#: write tokens from their clocks, whatever decides expiry.
+DEFAULT_CLOCK_SKEW_BOUND = 1.0
+#: How many names, holders and ttls a store remembers as checked (then it starts over).
+_REMEMBERED = 256
 
 
 class Wrapper:
@@ -128,7 +65,8 @@ class Wrapper:
         super().__init__()
         self.inner = inner
         self.clock = inner.clock
-        self.skew_allowance = inner.skew_allowance
+        self.takeover_allowance = inner.takeover_allowance
+        self.clock_skew_bound = inner.clock_skew_bound
         self.safety_margin = inner.safety_margin
         self.capabilities = inner.capabilities
         self.clock_offset = inner.clock_offset
@@ -155,10 +93,20 @@ class StoreCore(ABC):
     reading back, and build the Lease. ``BaseStore`` drives them from sync code,
     ``cloudlease.async_store.AsyncBaseStore`` from coroutines.
 
-    ``skew_allowance`` (seconds) is how far apart contenders' wall clocks may be: a lease is
-    taken over only once ``now > expires_at + skew_allowance``. ``safety_margin`` (seconds, or
-    None for the default rule of ``cloudlease.tenure.TimingPolicy``) is this store's default for
-    how long before ``start + ttl`` a holder stops acting; the store itself never applies it.
+    Two numbers about clocks, kept apart (docs/architecture.md, "Time"):
+
+    - ``takeover_allowance`` (seconds): a contender takes a lease over only once
+      ``now > expires_at + takeover_allowance`` by its own clock. It covers the distance
+      between the clock that wrote ``expires_at`` and the one that reads it, so it defaults
+      to 0 where one clock decides expiry (the store's: server-side expiry; the host's: a
+      store shared within one host) and to ``clock_skew_bound`` elsewhere.
+    - ``clock_skew_bound`` (seconds, A): how far any client's clock may be from the store's.
+      Fencing tokens start from clients' clocks on every store, so the token rule (deletion
+      only 2A after the last grant) and the skew check (refuse to acquire beyond A) use it.
+
+    ``safety_margin`` (seconds, or None for the default rule of
+    ``cloudlease.tenure.TimingPolicy``) is this store's default for how long before
+    ``start + ttl`` a holder stops acting; the store itself never applies it.
     """
 
     capabilities: Capabilities = Capabilities()
@@ -169,19 +117,52 @@ class StoreCore(ABC):
         self,
         *,
         clock: Clock | None = None,
-        skew_allowance: Duration = 1.0,
+        takeover_allowance: Duration | None = None,
+        clock_skew_bound: Duration = DEFAULT_CLOCK_SKEW_BOUND,
         safety_margin: Duration | None = None,
     ) -> None:
         self.clock: Clock = clock if clock is not None else SYSTEM_CLOCK
-        self.skew_allowance = to_seconds(skew_allowance, what="skew_allowance", allow_zero=True)
+        where = type(self).__name__  # the URL is not known yet
+        self.clock_skew_bound = to_seconds(
+            clock_skew_bound,
+            what="clock_skew_bound",
+            store=where,
+            hint="it bounds how far clients' clocks may be from the store's (default 1 s); "
+            "keep it above what your hosts' time sync guarantees",
+        )
+        if takeover_allowance is None:
+            one_clock = self.capabilities.one_clock_decides_expiry
+            self.takeover_allowance = 0.0 if one_clock else self.clock_skew_bound
+        else:
+            self.takeover_allowance = to_seconds(
+                takeover_allowance,
+                what="takeover_allowance",
+                store=where,
+                allow_zero=True,
+                hint="it is how long after a lease's expiry others may take it over (None: "
+                "0 where one clock decides expiry, else clock_skew_bound)",
+            )
         self.safety_margin = (
             None
             if safety_margin is None
-            else to_seconds(safety_margin, what="safety_margin", allow_zero=True)
+            else to_seconds(safety_margin, what="safety_margin", store=where, allow_zero=True)
         )
         #: What the store's replies say of this client's clock (stores that stamp replies
         #: feed it; memory and SQLite share the host's clock and never do).
         self.clock_offset = ClockOffset()
+        self._checked_names: set[str] = set()
+        self._checked_holders: set[str] = set()
+        self._checked_ttls: dict[float, tuple[Capabilities, tuple[float, int]]] = {}
+
+    @property
+    def takeover_allowance(self) -> float:
+        """Seconds after a lease's expiry before others may take it over (see the class)."""
+        return self._takeover_allowance
+
+    @takeover_allowance.setter
+    def takeover_allowance(self, seconds: float) -> None:
+        self._takeover_allowance = seconds
+        self._allowance_ms = round(seconds * 1000)  # what every acquire compares with
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -195,6 +176,11 @@ class StoreCore(ABC):
 
     # -- the contract, as flows over the primitives -----------------------------------------
 
+    # Each operation is a flow: a request built from checked input, the primitive (yielded as
+    # a Call), and, when the outcome is unknown, a read back and a decision (the ``_unknown``
+    # flows). ``BaseStore`` runs the same pieces inline (its methods are the hot path of the
+    # sync stores); ``AsyncBaseStore`` runs the flows.
+
     def _acquire_flow(
         self,
         name: str,
@@ -205,30 +191,32 @@ class StoreCore(ABC):
     ) -> Flow[Lease]:
         """Take the lease in one atomic conditional write, or raise LeaseHeld with the record.
 
-        Succeeds when the record is absent, released, expired beyond the skew allowance, or
+        Succeeds when the record is absent, released, expired beyond the takeover allowance, or
         already held by ``holder`` (re-entry), or (a steal) still names the (holder, token)
         ``steals``. Every success writes a greater token.
         """
-        seconds, checked_metadata = self._check_acquire(name, holder, ttl, metadata)
-        start = self.clock.monotonic()
-        request = AcquireRequest(
-            name=name,
-            holder=holder,
-            ttl_ms=max(1, round(seconds * 1000)),
-            now_ms=self.clock.wall_ms(),
-            now_us=wall_us(self.clock),
-            skew_ms=round(self.skew_allowance * 1000),
-            metadata=checked_metadata,
-            steals=steals,
-        )
+        request, start = self._acquire_request(name, holder, ttl, metadata, steals)
         try:
             record, state = yield Call("_acquire", (request,))
         except StoreUnavailable as exc:
-            if not exc.ambiguous:
-                raise
-            current = yield from self._read_back(request.name, exc)
-            record, state = self._resolve_acquire(request, current, exc)
+            record, state = yield from self._acquire_unknown(request, exc)
         return self._lease(record, start, request.ttl_ms / 1000, state)
+
+    def _acquire_request(
+        self,
+        name: str,
+        holder: str,
+        ttl: object,
+        metadata: object,
+        steals: tuple[str, int] | None = None,
+    ) -> tuple[AcquireRequest, float]:
+        """The attempt from checked input, and the monotonic instant it is sent."""
+        ttl_ms, checked_metadata = self._check_acquire(name, holder, ttl, metadata)
+        start, now_ms, now_us = self._now()
+        request = AcquireRequest(
+            name, holder, ttl_ms, now_ms, self._allowance_ms, checked_metadata, now_us, steals
+        )
+        return request, start
 
     def _steal_flow(self, name: str, holder: str, ttl: object, metadata: object) -> Flow[Lease]:
         """Take the lease at once, from a live holder too, with a greater token.
@@ -257,52 +245,77 @@ class StoreCore(ABC):
             ) from None
         return lease
 
+    def _acquire_unknown(
+        self, request: AcquireRequest, exc: StoreUnavailable
+    ) -> Flow[tuple[LeaseRecord, Any]]:
+        """The acquire failed: re-raise, unless it may have applied; then read back and decide."""
+        if not exc.ambiguous:
+            raise exc
+        current = yield from self._read_back(request.name, exc)
+        return self._resolve_acquire(request, current, exc)
+
     def _renew_flow(self, lease: Lease, ttl: object) -> Flow[Lease]:
         """Extend ``lease`` (same token); raise LeaseLost if the record no longer names it."""
-        seconds = self._check_ttl(lease.name, lease.ttl if ttl is None else ttl)
-        start = self.clock.monotonic()
-        now_ms = self.clock.wall_ms()
-        ttl_ms = round(seconds * 1000)
+        seconds, ttl_ms = self._checked_ttl(lease.name, lease.ttl if ttl is None else ttl)
+        start, now_ms, _ = self._now()
         try:
             record, state = yield Call("_renew", (lease, now_ms, ttl_ms))
         except StoreUnavailable as exc:
-            if not exc.ambiguous:
-                raise
-            current = yield from self._read_back(lease.name, exc)
-            if not (current and current.holder == lease.holder and current.token == lease.token):
-                raise self._lost(lease, current) from None
-            if current.expires_at != now_ms + ttl_ms:
-                raise StoreUnavailable(
-                    f"renewal of token {lease.token} did not apply ({exc.detail}); the lease is "
-                    "still ours until its deadline: retry the renewal",
-                    lease=lease.name,
-                    store=self.url,
-                ) from exc
-            record, state = current, self._state_after_ambiguous(lease.store_state, current)
+            record, state = yield from self._renew_unknown(lease, now_ms + ttl_ms, exc)
         return self._lease(record, start, seconds, state)
+
+    def _renew_unknown(
+        self, lease: Lease, expires_at: int, exc: StoreUnavailable
+    ) -> Flow[tuple[LeaseRecord, Any]]:
+        """The renewal failed: re-raise, unless it may have applied; then read back: LeaseLost
+        if the record no longer names us, the renewal if it landed, else retry."""
+        if not exc.ambiguous:
+            raise exc
+        current = yield from self._read_back(lease.name, exc)
+        if not (current and current.holder == lease.holder and current.token == lease.token):
+            raise self._lost(lease, current) from None
+        if current.expires_at != expires_at:
+            raise StoreUnavailable(
+                f"renewal of token {lease.token} did not apply ({exc.detail}); the lease is "
+                "still ours until its deadline: retry the renewal",
+                lease=lease.name,
+                store=self.url,
+            ) from exc
+        return current, self._state_after_ambiguous(lease.store_state, current)
 
     def _release_flow(self, lease: Lease) -> Flow[bool]:
         """Clear the holder, keep the token. Idempotent: False if the lease was not ours."""
-        now_ms = self.clock.wall_ms()
+        now_ms = self._now()[1]
         try:
             released: bool = yield Call("_release", (lease, now_ms))
         except StoreUnavailable as exc:
-            if not exc.ambiguous:
-                raise
-            current = yield from self._read_back(lease.name, exc)
-            if current and current.holder == lease.holder and current.token == lease.token:
-                raise StoreUnavailable(
-                    f"release of token {lease.token} did not apply ({exc.detail}); retry it, or "
-                    "let the lease expire",
-                    lease=lease.name,
-                    store=self.url,
-                ) from exc
-            return True
+            released = yield from self._release_unknown(lease, exc)
         return released
+
+    def _release_unknown(self, lease: Lease, exc: StoreUnavailable) -> Flow[bool]:
+        """The release failed: re-raise, unless it may have applied; then read back: done if
+        the record no longer names us, else retry."""
+        if not exc.ambiguous:
+            raise exc
+        current = yield from self._read_back(lease.name, exc)
+        if current and current.holder == lease.holder and current.token == lease.token:
+            raise StoreUnavailable(
+                f"release of token {lease.token} did not apply ({exc.detail}); retry it, or "
+                "let the lease expire",
+                lease=lease.name,
+                store=self.url,
+            ) from exc
+        return True
+
+    def _checked_name(self, name: str) -> str:
+        """``name`` if it is a valid lease name (checked once per name), else ConfigError."""
+        if name not in self._checked_names:
+            self._remember_checked(self._checked_names, check_name(name, store=self.url))
+        return name
 
     def _get_step(self, name: str) -> Call:
         """The read of ``get(name)``, after checking the name."""
-        return Call("_get", (check_name(name, store=self.url),))
+        return Call("_get", (self._checked_name(name),))
 
     def _force_release_step(self, name: str) -> Call:
         """Clear whoever holds ``name`` (an operator's tool for a stuck lease); keep the token.
@@ -317,16 +330,54 @@ class StoreCore(ABC):
 
     # -- helpers ----------------------------------------------------------------------------
 
-    def _check_ttl(self, name: str, ttl: object) -> float:
-        return self.capabilities.check_ttl(ttl, lease=name, store=self.url)
+    # Input is checked before every request, and each value once: a lease's name, holder and
+    # ttl repeat on every renewal and acquisition, so what passed is remembered (a few dozen
+    # values at most) and found again with one lookup.
+
+    def _now(self) -> tuple[float, int, int]:
+        """The monotonic instant a request is sent, then the wall clock in epoch ms and µs
+        (one reading of each on the system clock)."""
+        clock = self.clock
+        if clock is SYSTEM_CLOCK:
+            start = monotonic()
+            ns = time_ns()
+            return start, ns // 1_000_000, ns // 1000
+        return clock.monotonic(), clock.wall_ms(), wall_us(clock)
+
+    def _checked_ttl(self, name: str, ttl: object) -> tuple[float, int]:
+        """The granted ttl for ``ttl`` in seconds and in ms (at least 1)."""
+        if type(ttl) is float or type(ttl) is int:
+            seen = self._checked_ttls.get(ttl)
+            if seen is not None and seen[0] is self.capabilities:
+                return seen[1]
+        seconds = self.capabilities.check_ttl(ttl, lease=name, store=self.url)
+        granted = (seconds, max(1, round(seconds * 1000)))
+        if type(ttl) is float or type(ttl) is int:
+            if len(self._checked_ttls) >= _REMEMBERED:
+                self._checked_ttls.clear()
+            self._checked_ttls[ttl] = (self.capabilities, granted)
+        return granted
 
     def _check_acquire(
         self, name: str, holder: str, ttl: object, metadata: object
-    ) -> tuple[float, dict[str, Any]]:
-        check_name(name, store=self.url)
-        check_holder(holder, lease=name, store=self.url)
-        seconds = self._check_ttl(name, ttl)
-        return seconds, check_metadata(metadata, lease=name, store=self.url)
+    ) -> tuple[int, dict[str, Any]]:
+        """The granted ttl in ms and the metadata to write, or ConfigError."""
+        if name not in self._checked_names:
+            self._remember_checked(self._checked_names, check_name(name, store=self.url))
+        if holder not in self._checked_holders:
+            self._remember_checked(
+                self._checked_holders, check_holder(holder, lease=name, store=self.url)
+            )
+        ttl_ms = self._checked_ttl(name, ttl)[1]
+        if metadata is None:
+            return ttl_ms, {}
+        return ttl_ms, check_metadata(metadata, lease=name, store=self.url)
+
+    @staticmethod
+    def _remember_checked(checked: set[str], value: str) -> None:
+        if len(checked) >= _REMEMBERED:
+            checked.clear()
+        checked.add(value)
 
     def _resolve_acquire(
         self, request: AcquireRequest, current: LeaseRecord | None, exc: StoreUnavailable
@@ -361,17 +412,9 @@ class StoreCore(ABC):
 
     def _lease(self, record: LeaseRecord, start: float, ttl: float, state: Any) -> Lease:
         """The grant, counted from ``start`` (sent) with no margin: a Tenure applies its own."""
+        r = record  # positional: this runs on every grant
         return Lease(
-            name=record.name,
-            holder=record.holder,
-            token=record.token,
-            expires_at=record.expires_at,
-            deadline=start + ttl,
-            ttl=ttl,
-            started=start,
-            record=record,
-            clock=self.clock,
-            store_state=state,
+            r.name, r.holder, r.token, r.expires_at, start + ttl, ttl, start, r, self.clock, state
         )
 
     def _held(self, request: AcquireRequest, current: LeaseRecord) -> LeaseHeld:
@@ -404,8 +447,9 @@ class StoreCore(ABC):
 
 
 class BaseStore(StoreCore):
-    """The sync side of a store: the contract's flows driven on the calling thread, over the
-    primitives each backend implements (one request each)."""
+    """The sync side of a store: the contract's steps run on the calling thread, over the
+    primitives each backend implements (one request each). The happy path calls the primitive
+    directly; an unknown outcome is resolved by ``StoreCore``'s flows, the async side's own."""
 
     # -- the contract -----------------------------------------------------------------------
 
@@ -414,10 +458,15 @@ class BaseStore(StoreCore):
     ) -> Lease:
         """Take the lease in one atomic conditional write, or raise LeaseHeld with the record.
 
-        Succeeds when the record is absent, released, expired beyond the skew allowance, or
+        Succeeds when the record is absent, released, expired beyond the takeover allowance, or
         already held by ``holder`` (re-entry). Every success writes a greater token.
         """
-        return run(self._acquire_flow(name, holder, ttl, metadata), self._perform)
+        request, start = self._acquire_request(name, holder, ttl, metadata)
+        try:
+            record, state = self._acquire(request)
+        except StoreUnavailable as exc:
+            record, state = run(self._acquire_unknown(request, exc), self._perform)
+        return self._lease(record, start, request.ttl_ms / 1000, state)
 
     def steal(
         self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
@@ -428,16 +477,26 @@ class BaseStore(StoreCore):
 
     def renew(self, lease: Lease, ttl: Duration | None = None) -> Lease:
         """Extend ``lease`` (same token); raise LeaseLost if the record no longer names it."""
-        return run(self._renew_flow(lease, ttl), self._perform)
+        seconds, ttl_ms = self._checked_ttl(lease.name, lease.ttl if ttl is None else ttl)
+        start, now_ms, _ = self._now()
+        try:
+            record, state = self._renew(lease, now_ms, ttl_ms)
+        except StoreUnavailable as exc:
+            unknown = self._renew_unknown(lease, now_ms + ttl_ms, exc)
+            record, state = run(unknown, self._perform)
+        return self._lease(record, start, seconds, state)
 
     def release(self, lease: Lease) -> bool:
         """Clear the holder, keep the token. Idempotent: False if the lease was not ours."""
-        return run(self._release_flow(lease), self._perform)
+        now_ms = self._now()[1]
+        try:
+            return self._release(lease, now_ms)
+        except StoreUnavailable as exc:
+            return run(self._release_unknown(lease, exc), self._perform)
 
     def get(self, name: str) -> LeaseRecord | None:
         """A strongly consistent read of the record, or None if there is none."""
-        record: LeaseRecord | None = self._perform(self._get_step(name))
-        return record
+        return self._get(self._checked_name(name))
 
     def records(self) -> list[LeaseRecord]:
         """Every lease record in the store, sorted by name."""
@@ -454,8 +513,8 @@ class BaseStore(StoreCore):
     def delete_record(self, name: str) -> None:
         """Delete the record outright, as a TTL sweep or an operator would.
 
-        Tokens stay monotonic afterwards when the record was last granted at least twice the skew
-        allowance earlier (docs/tokens.md; ``cloudlease.purge`` checks it).
+        Tokens stay monotonic afterwards when the record was last granted at least twice the
+        clock-skew bound earlier (docs/tokens.md; ``cloudlease.purge`` checks it).
         """
         raise NotImplementedError(f"{type(self).__name__} cannot delete records")
 
@@ -498,3 +557,14 @@ class BaseStore(StoreCore):
     @abstractmethod
     def _force_release(self, name: str, now_ms: int) -> LeaseRecord | None:
         """Clear the holder whoever it is; keep the token."""
+
+
+if not TYPE_CHECKING:
+
+    def __getattr__(name: str) -> object:
+        """``LeaseStore`` and ``StoreSettings``, defined with ``typing``: loaded on first use."""
+        if name in ("LeaseStore", "StoreSettings"):
+            from cloudlease import _contract
+
+            return getattr(_contract, name)
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

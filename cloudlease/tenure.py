@@ -17,25 +17,31 @@ are apart from the waiting, and its requests are flows (``cloudlease._flows``) w
 
 from __future__ import annotations
 
-import logging
 import math
-import random
 import threading
-from collections.abc import Callable, Mapping
-from typing import Any
 
 from cloudlease import events
 from cloudlease._exit import AT_EXIT, release_on_sigterm
-from cloudlease._flows import Call, Flow, Pause, Step, run
-from cloudlease._validation import Duration, check_holder, check_name, to_seconds
+from cloudlease._flows import Call, Pause, run
+from cloudlease._log import log
+from cloudlease._validation import check_holder, check_name, to_seconds
 from cloudlease.errors import ClockSkewed, ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
 from cloudlease.lease import Lease
 from cloudlease.records import LeaseRecord
-from cloudlease.scheduler import Registration, schedule
-from cloudlease.store import LeaseStore, StoreSettings, default_holder_id
-from cloudlease.timing import DEFAULT_CLOCK_BOUND, FOREVER, WARN_EVERY, TimingPolicy
+from cloudlease.scheduler import schedule
+from cloudlease.store import default_holder_id
+from cloudlease.timing import FOREVER, WARN_EVERY, TimingPolicy
 
-log = logging.getLogger("cloudlease")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import random
+    from collections.abc import Callable, Mapping
+    from typing import Any
+
+    from cloudlease._flows import Flow, Step
+    from cloudlease._validation import Duration
+    from cloudlease.scheduler import Registration
+    from cloudlease.store import LeaseStore, StoreSettings
 
 
 RENEWAL_MODES = ("background", "manual")
@@ -88,7 +94,7 @@ class TenureCore:
             )
         self.on_lost = on_lost
         self.lost = threading.Event()
-        self._rng = rng or random.Random()
+        self._rng = rng  # made on first use (``random`` stays out of the import)
         self._lease: Lease | None = None
         self._reason: str | None = None
         self._next_renewal = math.inf
@@ -218,7 +224,9 @@ class TenureCore:
                 store=self.store.url,
             )
         self._lease = lease
-        self._next_renewal = self.store.clock.monotonic() + self.policy.renewal_pause(self._rng)
+        self._next_renewal = self.store.clock.monotonic() + self.policy.renewal_pause(
+            self._random()
+        )
         waited = self.store.clock.monotonic() - self._first_attempt
         if method == "steal":
             self._report(events.STOLEN, reason="the previous holder is cut off", waited=waited)
@@ -233,7 +241,7 @@ class TenureCore:
         offset = self.store.clock_offset.current()
         if offset is None:
             return
-        bound_ms = (self.store.skew_allowance or DEFAULT_CLOCK_BOUND) * 1000
+        bound_ms = self.store.clock_skew_bound * 1000
         if offset.surely_beyond(bound_ms):
             raise ClockSkewed(
                 f"this host's clock is off the store's by {offset}, beyond the clock bound of "
@@ -265,7 +273,15 @@ class TenureCore:
     def pause_after(self, refusal: Exception) -> float:
         """The campaign pause after a refused or failed attempt (``TimingPolicy`` rule)."""
         record = refusal.record if isinstance(refusal, LeaseHeld) else None
-        return self.policy.campaign_pause(self._rng, record, self.store.clock.wall_ms())
+        return self.policy.campaign_pause(self._random(), record, self.store.clock.wall_ms())
+
+    def _random(self) -> random.Random:
+        """The jitter's random source, made on first use."""
+        if self._rng is None:
+            import random
+
+            self._rng = random.Random()
+        return self._rng
 
     def _ttl_now(self) -> float:
         if self._not_after is None:
@@ -289,7 +305,9 @@ class TenureCore:
 
     def on_renewed(self, grant: Lease) -> None:
         self._lease = self.policy.stamp(grant)
-        self._next_renewal = self.store.clock.monotonic() + self.policy.renewal_pause(self._rng)
+        self._next_renewal = self.store.clock.monotonic() + self.policy.renewal_pause(
+            self._random()
+        )
         failed, self._renew_failures = self._renew_failures, 0
         if failed:
             left = self._lease.remaining()
@@ -400,9 +418,9 @@ class TenureCore:
         if self._lease is None or not self._end("tick done"):
             return
         caps = self.store.capabilities
-        # Contenders see the record free skew_allowance after its expiry: end it that much
+        # Contenders see the record free takeover_allowance after its expiry: end it that much
         # sooner, so that the tick is kept exactly ``remember`` seconds (its ``done_until``).
-        keep = max(remember - self.store.skew_allowance, caps.min_ttl)
+        keep = max(remember - self.store.takeover_allowance, caps.min_ttl)
         if caps.max_ttl is not None:
             keep = min(keep, caps.max_ttl)
         try:
@@ -513,7 +531,7 @@ class Tenure(TenureCore):
             release_at_exit=release_at_exit,
         )
         clock = store.clock
-        bound = store.skew_allowance or DEFAULT_CLOCK_BOUND
+        bound = store.clock_skew_bound
         left = (handle.deadline_ms - clock.wall_ms()) / 1000 - bound
         now = clock.monotonic()
         tenure._lease = Lease(

@@ -8,18 +8,21 @@ by it.
 
 from __future__ import annotations
 
-import logging
 import math
-import random
-from dataclasses import dataclass, replace
 
-from cloudlease._validation import Duration, to_seconds
+from cloudlease._frozen import Frozen, _set
+from cloudlease._log import log
+from cloudlease._validation import to_seconds
 from cloudlease.errors import ConfigError
-from cloudlease.lease import Lease
-from cloudlease.records import LeaseRecord
-from cloudlease.store import StoreSettings
 
-log = logging.getLogger("cloudlease")
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import random
+
+    from cloudlease._validation import Duration
+    from cloudlease.lease import Lease
+    from cloudlease.records import LeaseRecord
+    from cloudlease.store import StoreSettings
 
 #: ``wait=FOREVER`` waits for the lease without a time limit.
 FOREVER = math.inf
@@ -31,32 +34,70 @@ DEFAULT_MARGIN_CAP = 2.0
 #: renews its lease, it does not need a long ttl.
 MIN_TENURE_TTL = 0.5
 MAX_TENURE_TTL = 86_400.0
-#: The clock bound A when a store's skew allowance is 0 (server-side expiry, or one host):
-#: tokens still start from client clocks, so a client farther than this refuses to acquire.
-DEFAULT_CLOCK_BOUND = 1.0
 #: Seconds between two warnings about the same store's clock offset.
 WARN_EVERY = 60.0
 
 
-@dataclass(frozen=True)
-class TimingPolicy:
+class TimingPolicy(Frozen):
     """Every number of a tenure, checked together (build it with ``for_store``).
 
     ``ttl`` is what the store grants (after its limits), ``renew_every`` the period between
     renewals (shortened by up to ``jitter``), ``renew_retry`` the pause after a failed renewal,
     ``retry_every`` and ``jitter`` shape campaign pauses (``retry_every * (1 + U(0, jitter))``),
-    ``skew_allowance`` is the store's, ``margin`` the configured safety margin (None: ttl/10,
+    ``takeover_allowance`` is the store's (how long after a holder's expiry a waiter may
+    take over), ``margin`` the configured safety margin (None: ttl/10,
     at most 2 s) and ``max_duration`` caps the whole tenure, renewals included.
     """
+
+    __slots__ = (
+        "jitter",
+        "margin",
+        "max_duration",
+        "renew_every",
+        "renew_retry",
+        "retry_every",
+        "takeover_allowance",
+        "ttl",
+    )
+    _fields = (
+        "ttl",
+        "renew_every",
+        "renew_retry",
+        "retry_every",
+        "jitter",
+        "takeover_allowance",
+        "margin",
+        "max_duration",
+    )
 
     ttl: float
     renew_every: float
     renew_retry: float
     retry_every: float
     jitter: float
-    skew_allowance: float
-    margin: float | None = None
-    max_duration: float | None = None
+    takeover_allowance: float
+    margin: float | None
+    max_duration: float | None
+
+    def __init__(
+        self,
+        ttl: float,
+        renew_every: float,
+        renew_retry: float,
+        retry_every: float,
+        jitter: float,
+        takeover_allowance: float,
+        margin: float | None = None,
+        max_duration: float | None = None,
+    ) -> None:
+        _set(self, "ttl", ttl)
+        _set(self, "renew_every", renew_every)
+        _set(self, "renew_retry", renew_retry)
+        _set(self, "retry_every", retry_every)
+        _set(self, "jitter", jitter)
+        _set(self, "takeover_allowance", takeover_allowance)
+        _set(self, "margin", margin)
+        _set(self, "max_duration", max_duration)
 
     @classmethod
     def for_store(
@@ -115,7 +156,7 @@ class TimingPolicy:
             renew_retry=max(renew_s / 4, 0.05),
             retry_every=retry_s,
             jitter=float(jitter),
-            skew_allowance=store.skew_allowance,
+            takeover_allowance=store.takeover_allowance,
             margin=margin_s,
             max_duration=cap,
         )
@@ -142,7 +183,7 @@ class TimingPolicy:
 
     def stamp(self, grant: Lease) -> Lease:
         """``grant`` with its local deadline: ``started + ttl - margin``."""
-        return replace(grant, deadline=grant.started + grant.ttl - self.margin_for(grant.ttl))
+        return grant.replace(deadline=grant.started + grant.ttl - self.margin_for(grant.ttl))
 
     def renewal_pause(self, rng: random.Random) -> float:
         """How long after a renewal (or the grant) to renew again: ``renew_every`` shortened
@@ -156,12 +197,12 @@ class TimingPolicy:
         """How long to wait before the next acquire attempt.
 
         ``retry_every`` stretched by up to ``jitter`` (never shrunk); when the refusal carried
-        the holder's record, no later than just after its expiry (plus the skew allowance),
+        the holder's record, no later than just after its expiry (plus the takeover allowance),
         spread by the same jitter so that waiters do not all wake at that instant.
         """
         pause = self.retry_every * (1 + rng.uniform(0, self.jitter))
         if record is not None:
-            until_free = (record.expires_at - now_ms) / 1000 + self.skew_allowance + 0.001
+            until_free = (record.expires_at - now_ms) / 1000 + self.takeover_allowance + 0.001
             spread = rng.uniform(0, self.jitter * self.retry_every)
             pause = min(pause, max(until_free, 0.001) + spread)
         return pause

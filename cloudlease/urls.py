@@ -6,20 +6,26 @@ installed (no entry points), so ``python -m cloudlease demo`` runs from a fresh 
 
 The async side of a store comes from the same URL, through ``open_async_store(url)`` and the
 ``cloudlease.async_stores`` entry points (docs/async.md).
+
+The embedded stores and our own providers are opened by their module path when importable:
+reading every installed distribution's entry points (``importlib.metadata``) costs a cold
+start more than the provider itself, so it is done only for other schemes and for errors.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from importlib import import_module
-from typing import TYPE_CHECKING, Any
+import sys
 
 from cloudlease.errors import ConfigError
-from cloudlease.store import LeaseStore
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
+
     from cloudlease.async_store import AsyncLeaseStore
+    from cloudlease.store import LeaseStore
 
 ENTRY_POINT_GROUP = "cloudlease.stores"
 ASYNC_ENTRY_POINT_GROUP = "cloudlease.async_stores"
@@ -32,6 +38,14 @@ _BUILTIN = {
 _ASYNC_BUILTIN = {
     "memory": "cloudlease.stores.aio:memory_from_url",
     "sqlite": "cloudlease.stores.aio:sqlite_from_url",
+}
+#: Our own providers' sync entry points (their pyproject.toml), opened without reading metadata.
+_OWN = {
+    "dynamodb": "cloudlease_dynamodb:from_url",
+    "firestore": "cloudlease_firestore:from_url",
+    "azblob": "cloudlease_azure_blob:from_url",
+    "s3": "cloudlease_s3:from_url",
+    "gs": "cloudlease_gcs:from_url",
 }
 #: Which distribution provides a scheme that is not installed.
 _PROVIDERS = {
@@ -64,14 +78,16 @@ def installed_schemes() -> list[str]:
 
 def _load(target: str) -> Callable[..., Any]:
     module, _, attr = target.partition(":")
-    opener: Callable[..., Any] = getattr(import_module(module), attr)
+    __import__(module)
+    opener: Callable[..., Any] = getattr(sys.modules[module], attr)
     return opener
 
 
 def open_store(url: str | None = None, **options: Any) -> LeaseStore:
     """Open the store named by ``url`` (default: the ``CLOUDLEASE_STORE`` variable).
 
-    ``options`` go to the store's constructor (clock, skew_allowance, an injected client...).
+    ``options`` go to the store's constructor (clock, takeover_allowance, clock_skew_bound, an
+    injected client...).
     For async code, open the same URL with ``open_async_store``.
     """
     store: LeaseStore = _open(url, ENTRY_POINT_GROUP, options)
@@ -89,6 +105,15 @@ def open_async_store(url: str | None = None, **options: Any) -> AsyncLeaseStore:
 
 def _open(url: str | None, group: str, options: dict[str, Any]) -> Any:
     url, scheme = _parse(url)
+    known = (_BUILTIN.get(scheme) or _OWN.get(scheme)) if group == ENTRY_POINT_GROUP else None
+    if known is not None:
+        try:
+            opener = _load(known)
+        except ModuleNotFoundError as exc:  # that provider is not installed
+            if exc.name != known.partition(":")[0]:
+                raise
+        else:
+            return opener(url, **options)
     installed = _installed(group)
     if scheme not in installed:
         raise ConfigError(

@@ -30,9 +30,16 @@ def logged(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
 
 
 @dataclass(frozen=True)
-class Logged(Transition):
-    """A record of ``cloudlease.tenure``: its fields, level and message."""
+class Logged:
+    """A record of ``cloudlease.tenure``: its fields (``Transition``'s), level and message."""
 
+    transition: str
+    lease: str
+    holder: str
+    token: int | None
+    store: str
+    reason: str | None = None
+    waited: float | None = None
     levelname: str = ""
     message: str = ""
 
@@ -49,7 +56,7 @@ def transitions(caplog: pytest.LogCaptureFixture) -> list[Logged]:
     ]
 
 
-def fields(record: Transition) -> tuple[Any, ...]:
+def fields(record: Transition | Logged) -> tuple[Any, ...]:
     return (record.transition, record.lease, record.holder, record.token, record.store)
 
 

@@ -29,7 +29,9 @@ def shelf() -> str:
 
 @pytest.fixture
 def store(clock: FakeClock, shelf: str) -> FaultyStore:
-    return FaultyStore(MemoryStore(shelf, clock=clock, skew_allowance=1.0))
+    return FaultyStore(
+        MemoryStore(shelf, clock=clock, takeover_allowance=1.0, clock_skew_bound=1.0)
+    )
 
 
 def test_a_handle_crosses_invocations_and_is_renewed_and_released_there(
@@ -40,7 +42,9 @@ def test_a_handle_crosses_invocations_and_is_renewed_and_released_there(
     handle = json.loads(json.dumps(first.to_json()))  # through a state machine's JSON
     first.abandon("handed to the next step")
     clock.advance(5)
-    other = FaultyStore(MemoryStore(shelf, clock=clock, skew_allowance=1.0))
+    other = FaultyStore(
+        MemoryStore(shelf, clock=clock, takeover_allowance=1.0, clock_skew_bound=1.0)
+    )
     second = Tenure.from_json(other, handle)
     assert (second.name, second.holder, second.token) == ("pipeline", "step-1", first.token)
     assert second.remaining() == pytest.approx(first.lease.deadline - clock.monotonic() - 1.0)

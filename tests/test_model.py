@@ -16,8 +16,8 @@ from cloudlease.tenure import TimingPolicy
 from cloudlease.testing import FakeClock
 
 
-def request(holder: str = "a", now_ms: int = 10_000, skew_ms: int = 0) -> AcquireRequest:
-    return AcquireRequest("job", holder, 5_000, now_ms, skew_ms, {})
+def request(holder: str = "a", now_ms: int = 10_000, allowance_ms: int = 0) -> AcquireRequest:
+    return AcquireRequest("job", holder, 5_000, now_ms, allowance_ms, {})
 
 
 def record(holder: str = "b", token: int = 7, expires_at: int = 12_000) -> LeaseRecord:
@@ -49,8 +49,10 @@ def test_can_acquire_cases() -> None:
     assert rules.can_acquire(record(holder="a"), request())  # re-entry
     assert not rules.can_acquire(record(expires_at=12_000), request(now_ms=12_000))
     assert rules.can_acquire(record(expires_at=12_000), request(now_ms=12_001))
-    assert not rules.can_acquire(record(expires_at=12_000), request(now_ms=12_500, skew_ms=500))
-    assert rules.can_acquire(record(expires_at=12_000), request(now_ms=12_501, skew_ms=500))
+    assert not rules.can_acquire(
+        record(expires_at=12_000), request(now_ms=12_500, allowance_ms=500)
+    )
+    assert rules.can_acquire(record(expires_at=12_000), request(now_ms=12_501, allowance_ms=500))
 
 
 def test_transitions_count_holder_changes_only() -> None:

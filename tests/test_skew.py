@@ -49,7 +49,7 @@ class StampingStore(MemoryStore):
     """A memory store whose 'server' clock runs ``ahead_ms`` ahead and stamps its replies."""
 
     def __init__(self, clock: FakeClock, ahead_ms: int) -> None:
-        super().__init__(clock=clock, skew_allowance=1.0)
+        super().__init__(clock=clock, takeover_allowance=1.0, clock_skew_bound=1.0)
         self.ahead_ms = ahead_ms
 
     def _acquire(self, request: AcquireRequest) -> tuple[LeaseRecord, Any]:

@@ -8,7 +8,6 @@ on a MemoryStore whose clock moves only when the watch waits (``autoadvance``).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import replace
 
 import pytest
 
@@ -56,7 +55,7 @@ def test_watch_marks_each_kind_of_change_between_listings(
     assert after(lambda: memory.release(taken)) == {"job": "released"}
     again = memory.acquire("job", "c", 30)
     assert after(lambda: memory.release(again)) == {"job": "acquired+released"}
-    noted = replace(record(memory, "job"), metadata={"note": "x"})
+    noted = record(memory, "job").replace(metadata={"note": "x"})
     assert after(lambda: memory.put(noted)) == {"job": "metadata"}
     assert after(lambda: memory.acquire("tick:1", "a", 30)) == {"tick:1": "new"}
     done = done_metadata({"tick": "1"}, job="tick", now_ms=clock.wall_ms(), remember=60)

@@ -212,10 +212,10 @@ def test_a_stolen_lease_steps_its_old_holder_down_at_its_next_renewal(
     assert stealer.step() and stealer.is_valid()  # the stealer renews as any holder
 
 
-def test_a_done_tick_is_kept_exactly_remember_seconds_whatever_the_skew_allowance(
+def test_a_done_tick_is_kept_exactly_remember_seconds_whatever_the_takeover_allowance(
     clock: FakeClock,
 ) -> None:
-    store = MemoryStore(clock=clock, skew_allowance=1.0)
+    store = MemoryStore(clock=clock, takeover_allowance=1.0, clock_skew_bound=1.0)
     done = Tenure(store, "job", policy=TimingPolicy.for_store(store, lease="job", ttl=TTL))
     done.acquire()
     now = clock.wall_ms()
@@ -223,5 +223,5 @@ def test_a_done_tick_is_kept_exactly_remember_seconds_whatever_the_skew_allowanc
     clock.advance(59.9)
     with pytest.raises(LeaseHeld):
         tenure(store, holder="late").acquire()  # within remember: refused, learns "done"
-    clock.advance(0.2)  # just past done_until: free, not held for one more skew allowance
+    clock.advance(0.2)  # just past done_until: free, not held for one more takeover allowance
     assert tenure(store, holder="next").acquire().holder == "next"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -37,8 +38,8 @@ def test_named_memory_stores_share_records_in_process() -> None:
 
 def test_options_reach_the_store() -> None:
     clock = FakeClock()
-    store = open_store("memory://", clock=clock, skew_allowance=0.5)
-    assert store.clock is clock and store.skew_allowance == 0.5
+    store = open_store("memory://", clock=clock, takeover_allowance=0.5)
+    assert store.clock is clock and store.takeover_allowance == 0.5
 
 
 def test_cloudlease_store_is_the_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -69,6 +70,7 @@ def test_a_known_provider_that_is_not_installed_names_the_package(
     from cloudlease import urls
 
     monkeypatch.setattr(urls, "_installed", lambda group="": dict(urls._BUILTIN))
+    monkeypatch.setitem(sys.modules, "cloudlease_dynamodb", None)  # import fails: not installed
     with pytest.raises(ConfigError, match=r"install cloudlease\[dynamodb\]"):
         open_store("dynamodb://table")
 

@@ -7,16 +7,19 @@ be exercised from several threads. Nothing survives the process.
 from __future__ import annotations
 
 import threading
-from typing import Any
-from urllib.parse import urlsplit
 
 from cloudlease import records as rules
-from cloudlease._validation import Duration
-from cloudlease.clock import Clock
 from cloudlease.errors import ConfigError
-from cloudlease.lease import Lease, LeaseRecord
-from cloudlease.records import AcquireRequest
 from cloudlease.store import BaseStore, Capabilities
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+    from cloudlease._validation import Duration
+    from cloudlease.clock import Clock
+    from cloudlease.lease import Lease, LeaseRecord
+    from cloudlease.records import AcquireRequest
 
 
 class _Shelf:
@@ -41,11 +44,18 @@ class MemoryStore(BaseStore):
         name: str = "",
         *,
         clock: Clock | None = None,
-        skew_allowance: Duration = 0.0,
+        takeover_allowance: Duration | None = None,
+        clock_skew_bound: Duration = 1.0,
         safety_margin: Duration | None = None,
     ) -> None:
-        super().__init__(clock=clock, skew_allowance=skew_allowance, safety_margin=safety_margin)
+        super().__init__(
+            clock=clock,
+            takeover_allowance=takeover_allowance,
+            clock_skew_bound=clock_skew_bound,
+            safety_margin=safety_margin,
+        )
         self.name = name
+        self._url = f"memory://{name}"
         if name:
             with _SHELVES_LOCK:
                 self._shelf = _SHELVES.setdefault(name, _Shelf())
@@ -54,7 +64,7 @@ class MemoryStore(BaseStore):
 
     @property
     def url(self) -> str:
-        return f"memory://{self.name}"
+        return self._url
 
     def put(self, record: LeaseRecord) -> None:
         """Store ``record`` as it is, with no rule applied (local stand-ins and tests)."""
@@ -111,6 +121,8 @@ class MemoryStore(BaseStore):
 
 def from_url(url: str, **options: Any) -> MemoryStore:
     """Open ``memory://`` (private to this object) or ``memory://NAME`` (shared in-process)."""
+    from urllib.parse import urlsplit
+
     parts = urlsplit(url)
     if parts.scheme != "memory" or parts.path not in ("", "/") or parts.query:
         raise ConfigError(

@@ -1,7 +1,11 @@
 """``sqlite:///PATH``: a store in one SQLite file, safe across processes on one host.
 
-Each operation is one ``BEGIN IMMEDIATE`` transaction (read, decide, write), so two processes
-never interleave inside an operation. WAL journaling and a busy timeout keep contention cheap.
+An acquisition is one ``BEGIN IMMEDIATE`` transaction (read, decide with ``records.py``,
+write), so two processes never interleave inside it (after a refusal, the next attempt on that
+name reads first and is refused on that read alone while the lease is still held, leaving the
+write lock to the holder); a renewal or a release is one
+conditional ``UPDATE`` (``WHERE holder = ? AND token = ?``), atomic by itself; a read is one
+``SELECT`` (its own snapshot under WAL). WAL journaling and a busy timeout keep contention cheap.
 ``sqlite:///leases.db`` is relative to the working directory, ``sqlite:////var/x.db`` absolute.
 Query options: ``table`` (default ``cloudlease_leases``), ``timeout`` (busy timeout, seconds).
 
@@ -15,8 +19,7 @@ import json
 import re
 import sqlite3
 import threading
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import parse_qs, urlsplit
@@ -50,10 +53,16 @@ class SQLiteStore(BaseStore):
         table: str = DEFAULT_TABLE,
         busy_timeout: Duration = DEFAULT_BUSY_TIMEOUT,
         clock: Clock | None = None,
-        skew_allowance: Duration = 0.0,
+        takeover_allowance: Duration | None = None,
+        clock_skew_bound: Duration = 1.0,
         safety_margin: Duration | None = None,
     ) -> None:
-        super().__init__(clock=clock, skew_allowance=skew_allowance, safety_margin=safety_margin)
+        super().__init__(
+            clock=clock,
+            takeover_allowance=takeover_allowance,
+            clock_skew_bound=clock_skew_bound,
+            safety_margin=safety_margin,
+        )
         self.path = Path(path)
         if not _TABLE_PATTERN.fullmatch(table):
             raise ConfigError(
@@ -61,13 +70,34 @@ class SQLiteStore(BaseStore):
                 store=f"sqlite:///{self.path}",
             )
         self.table = table
+        # The statements, built once: they run on every operation.
+        self._select = f"SELECT {_COLUMNS} FROM {table} WHERE name = ?"
+        self._replace = (
+            f"INSERT OR REPLACE INTO {table} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        )
+        self._renew_sql = (
+            f"UPDATE {table} SET expires_at = ?, renewed_at = ? "
+            "WHERE name = ? AND holder = ? AND token = ?"
+        )
+        self._release_sql = (
+            f"UPDATE {table} SET holder = '', expires_at = ? "
+            "WHERE name = ? AND holder = ? AND token = ?"
+        )
         self.busy_timeout = to_seconds(busy_timeout, what="busy_timeout", store=self.url)
+        self._url = self._make_url()  # shown in every error: built once
         self._lock = threading.Lock()
         self._connection: sqlite3.Connection | None = None
+        #: Names whose last acquire here was refused: the next one reads first (a waiter polls
+        #: a held lease, and a refusal decided on a read leaves the write lock to the holder).
+        self._refused: set[str] = set()
 
     @property
     def url(self) -> str:
         """The URL that opens this store again, options included (``?table=``, ``?timeout=``)."""
+        url: str | None = getattr(self, "_url", None)  # set once the constructor is done
+        return self._make_url() if url is None else url
+
+    def _make_url(self) -> str:
         options = []
         if getattr(self, "table", DEFAULT_TABLE) != DEFAULT_TABLE:
             options.append(f"table={self.table}")
@@ -134,35 +164,51 @@ class SQLiteStore(BaseStore):
             if "duplicate column" not in str(exc):  # another process added it just now
                 raise
 
-    @contextmanager
-    def _transaction(self, name: str | None) -> Iterator[sqlite3.Connection]:
-        """One ``BEGIN IMMEDIATE`` transaction; rolled back (nothing written) on any error."""
-        with self._lock:
-            connection = self._connect(name)
-            try:
-                connection.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise StoreUnavailable(
-                    f"the SQLite file stayed locked for {self.busy_timeout:g}s ({exc}); retry, "
-                    "or raise ?timeout= in the URL",
-                    lease=name,
-                    store=self.url,
-                ) from exc
-            try:
-                yield connection
-                connection.execute("COMMIT")
-            except BaseException:
-                connection.execute("ROLLBACK")
-                raise
-
     def _run(self, name: str | None, body: Callable[[sqlite3.Connection], T]) -> T:
+        """``body`` in one ``BEGIN IMMEDIATE`` transaction; rolled back (nothing written) on
+        any error."""
         try:
-            with self._transaction(name) as connection:
-                return body(connection)
+            with self._lock:
+                connection = self._connect(name)
+                try:
+                    connection.execute("BEGIN IMMEDIATE")
+                except sqlite3.OperationalError as exc:
+                    raise self._locked(name, exc) from exc
+                try:
+                    result = body(connection)
+                    connection.execute("COMMIT")
+                except BaseException:
+                    connection.execute("ROLLBACK")
+                    raise
+                return result
         except sqlite3.Error as exc:
             raise StoreUnavailable(
                 f"SQLite error ({exc}); nothing was written, retry", lease=name, store=self.url
             ) from exc
+
+    def _update(self, name: str, sql: str, args: tuple[Any, ...]) -> bool:
+        """One conditional ``UPDATE``, atomic by itself; True if it changed the row."""
+        try:
+            with self._lock:
+                return self._connect(name).execute(sql, args).rowcount == 1
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise self._locked(name, exc) from exc
+            raise StoreUnavailable(
+                f"SQLite error ({exc}); nothing was written, retry", lease=name, store=self.url
+            ) from exc
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(
+                f"SQLite error ({exc}); nothing was written, retry", lease=name, store=self.url
+            ) from exc
+
+    def _locked(self, name: str | None, exc: sqlite3.OperationalError) -> StoreUnavailable:
+        return StoreUnavailable(
+            f"the SQLite file stayed locked for {self.busy_timeout:g}s ({exc}); retry, "
+            "or raise ?timeout= in the URL",
+            lease=name,
+            store=self.url,
+        )
 
     def _query(self, name: str | None, body: Callable[[sqlite3.Connection], T]) -> T:
         """A read: one SELECT is its own consistent snapshot (WAL), so no write lock is taken."""
@@ -175,14 +221,12 @@ class SQLiteStore(BaseStore):
             ) from exc
 
     def _read(self, connection: sqlite3.Connection, name: str) -> LeaseRecord | None:
-        row = connection.execute(
-            f"SELECT {_COLUMNS} FROM {self.table} WHERE name = ?", (name,)
-        ).fetchone()
+        row = connection.execute(self._select, (name,)).fetchone()
         return None if row is None else self._decode(row)
 
     def _write(self, connection: sqlite3.Connection, record: LeaseRecord) -> None:
         connection.execute(
-            f"INSERT OR REPLACE INTO {self.table} ({_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            self._replace,
             (
                 record.name,
                 record.holder,
@@ -191,17 +235,28 @@ class SQLiteStore(BaseStore):
                 record.acquired_at,
                 record.renewed_at,
                 record.transitions,
-                json.dumps(record.metadata, separators=(",", ":"), sort_keys=True),
+                json.dumps(record.metadata, separators=(",", ":"), sort_keys=True)
+                if record.metadata
+                else "{}",
                 record.schema,
             ),
         )
 
     def _decode(self, row: tuple[Any, ...]) -> LeaseRecord:
-        name, holder, *numbers, metadata, schema = row
+        name, holder, token, expires_at, acquired_at, renewed_at, transitions, metadata, schema = (
+            row
+        )
         try:
-            decoded = json.loads(metadata)
-            numbers_ok = all(isinstance(n, int) for n in (*numbers, schema))
-            if not isinstance(holder, str) or not numbers_ok:
+            decoded = {} if metadata == "{}" else json.loads(metadata)
+            if not (
+                type(holder) is str
+                and type(token) is int
+                and type(expires_at) is int
+                and type(acquired_at) is int
+                and type(renewed_at) is int
+                and type(transitions) is int
+                and type(schema) is int
+            ):
                 raise TypeError("wrong column types")
             if not isinstance(decoded, dict):
                 raise TypeError("metadata is not an object")
@@ -212,7 +267,6 @@ class SQLiteStore(BaseStore):
                 lease=str(name),
                 store=self.url,
             ) from None
-        token, expires_at, acquired_at, renewed_at, transitions = numbers
         return LeaseRecord(
             name, holder, token, expires_at, acquired_at, renewed_at, transitions, decoded, schema
         )
@@ -220,40 +274,51 @@ class SQLiteStore(BaseStore):
     # -- primitives -------------------------------------------------------------------------
 
     def _acquire(self, request: AcquireRequest) -> tuple[LeaseRecord, Any]:
+        name = request.name
+        if name in self._refused:  # likely still held: one SELECT (its own snapshot) decides
+            current = self._get(name)
+            if current is not None and not rules.can_acquire(current, request):
+                raise self._held(request, current)
+
         def body(connection: sqlite3.Connection) -> LeaseRecord:
-            current = self._read(connection, request.name)
+            current = self._read(connection, name)
             if not rules.can_acquire(current, request):
                 assert current is not None
+                if len(self._refused) >= 256:
+                    self._refused.clear()
+                self._refused.add(name)
                 raise self._held(request, current)
             record = rules.acquired(current, request)
             self._write(connection, record)
             return record
 
-        return self._run(request.name, body), None
+        record = self._run(name, body)
+        self._refused.discard(name)
+        return record, None
 
     def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
-        def body(connection: sqlite3.Connection) -> LeaseRecord:
-            current = self._read(connection, lease.name)
-            if current is None or not rules.holds(current, lease.holder, lease.token):
-                raise self._lost(lease, current)
-            record = rules.renewed(current, now_ms, ttl_ms)
-            self._write(connection, record)
-            return record
-
-        return self._run(lease.name, body), None
+        # The row still names this holder and token, so it is the grant's record (only an
+        # acquisition changes the other fields, and it changes the token): renewed, it is the
+        # row the UPDATE wrote.
+        args = (now_ms + ttl_ms, now_ms, lease.name, lease.holder, lease.token)
+        if not self._update(lease.name, self._renew_sql, args):
+            raise self._lost(lease, self._get(lease.name))
+        return rules.renewed(lease.record, now_ms, ttl_ms), None
 
     def _release(self, lease: Lease, now_ms: int) -> bool:
-        def body(connection: sqlite3.Connection) -> bool:
-            current = self._read(connection, lease.name)
-            if current is None or not rules.holds(current, lease.holder, lease.token):
-                return False
-            self._write(connection, rules.released(current, now_ms))
-            return True
-
-        return self._run(lease.name, body)
+        args = (now_ms, lease.name, lease.holder, lease.token)
+        return self._update(lease.name, self._release_sql, args)
 
     def _get(self, name: str) -> LeaseRecord | None:
-        return self._query(name, lambda connection: self._read(connection, name))
+        """One SELECT: its own consistent snapshot under WAL, so no write lock is taken."""
+        try:
+            with self._lock:
+                row = self._connect(name).execute(self._select, (name,)).fetchone()
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(
+                f"SQLite error ({exc}); retry", lease=name, store=self.url
+            ) from exc
+        return None if row is None else self._decode(row)
 
     def _list(self) -> list[LeaseRecord]:
         def body(connection: sqlite3.Connection) -> list[LeaseRecord]:

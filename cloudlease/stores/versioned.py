@@ -28,7 +28,7 @@ from enum import Enum
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from cloudlease import records as rules
-from cloudlease._validation import NAME_PATTERN, Duration, to_seconds
+from cloudlease._validation import Duration, is_lease_name, to_seconds
 from cloudlease.clock import Clock
 from cloudlease.errors import CloudLeaseError, CorruptRecord, LeaseLost, StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
@@ -96,11 +96,17 @@ class VersionedStore(BaseStore, Generic[V]):
         create_bucket: bool,
         retry_budget: Duration,
         clock: Clock | None,
-        skew_allowance: Duration,
+        takeover_allowance: Duration | None = None,
+        clock_skew_bound: Duration = 1.0,
         safety_margin: Duration | None,
         rng: random.Random | None,
     ) -> None:
-        super().__init__(clock=clock, skew_allowance=skew_allowance, safety_margin=safety_margin)
+        super().__init__(
+            clock=clock,
+            takeover_allowance=takeover_allowance,
+            clock_skew_bound=clock_skew_bound,
+            safety_margin=safety_margin,
+        )
         self.bucket = bucket  # checked by the backend, which knows its service's rule
         self.prefix = objects.DEFAULT_PREFIX
         self.prefix = objects.check_prefix(prefix, store=self.url)
@@ -297,7 +303,7 @@ class VersionedStore(BaseStore, Generic[V]):
         found: list[LeaseRecord] = []
         for key in self._list_keys():
             name = key[len(self.prefix) :]
-            if not NAME_PATTERN.fullmatch(name):
+            if not is_lease_name(name):
                 continue  # nested objects and the init check are not leases
             known = self._read(name)
             if known is not None:

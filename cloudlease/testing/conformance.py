@@ -1,7 +1,8 @@
 """The store conformance suite: every store runs these tests unchanged.
 
 Subclass ``ConformanceSuite`` in a test module and provide a ``make_store`` fixture that returns
-a factory ``make_store(clock=FakeClock, skew_allowance=seconds) -> BaseStore``, each call on
+a factory ``make_store(clock=FakeClock, takeover_allowance=s, clock_skew_bound=s) -> BaseStore``
+(options it is not given keep the store's defaults), each call on
 a fresh, empty namespace (table, collection, container) or the same one, as the store allows::
 
     class TestMyStore(ConformanceSuite):
@@ -13,7 +14,7 @@ Stores whose expiry is the server's (``capabilities.server_side_expiry``) let re
 in the expiry tests; the others only advance the FakeClock.
 
 The token tests (docs/tokens.md) run each contender on a FakeClock of its own, skewed by up to
-the skew allowance A either way, and ``older_client()`` simulates a cloudlease that counted
+the clock-skew bound A either way, and ``older_client()`` simulates a cloudlease that counted
 tokens in ms (schema 1): by default the read-first rule of ``records.acquired`` as it was;
 a store that states its rules otherwise (DynamoDB's expressions) overrides it.
 """
@@ -87,7 +88,8 @@ class ConformanceSuite:
 
     #: The ttl used by the tests (seconds); stores with a minimum (Azure: 15 s) override it.
     ttl: float = 10.0
-    #: Skew allowance used by the skew test (seconds).
+    #: The clock-skew bound A of the token tests, and the takeover allowance of the takeover
+    #: tests (seconds).
     skew: float = 2.0
 
     # -- fixtures ---------------------------------------------------------------------------
@@ -98,7 +100,7 @@ class ConformanceSuite:
 
     @pytest.fixture
     def store(self, make_store: StoreFactory, clock: FakeClock) -> BaseStore:
-        return make_store(clock=clock, skew_allowance=0.0)
+        return make_store(clock=clock, takeover_allowance=0.0)
 
     def let_expire(self, store: BaseStore, clock: FakeClock, seconds: float) -> None:
         """Let ``seconds`` pass for the store: fake time, plus real time for server expiry."""
@@ -186,16 +188,41 @@ class ConformanceSuite:
         assert record is not None
         assert (record.holder, record.transitions) == (B, 2)
 
-    def test_takeover_waits_for_the_skew_allowance(
+    def test_takeover_waits_for_the_takeover_allowance(
         self, make_store: StoreFactory, clock: FakeClock
     ) -> None:
-        store = make_store(clock=clock, skew_allowance=self.skew)
-        store.acquire("job", A, self.ttl)
+        """A crashed holder's lease is refused to others until its expiry plus the takeover
+        allowance has passed, then granted with a greater token."""
+        store = make_store(clock=clock, takeover_allowance=self.skew)
+        assert store.takeover_allowance == self.skew
+        crashed = store.acquire("job", A, self.ttl)
         self.let_expire(store, clock, self.ttl + self.skew / 2)
         with pytest.raises(LeaseHeld):
             store.acquire("job", B, self.ttl)
         clock.advance(self.skew / 2 + 0.01)
-        assert store.acquire("job", B, self.ttl).holder == B
+        taken = store.acquire("job", B, self.ttl)
+        assert taken.holder == B and taken.token > crashed.token
+
+    def test_the_takeover_allowance_is_apart_from_the_clock_skew_bound(
+        self, make_store: StoreFactory, clock: FakeClock
+    ) -> None:
+        """With no takeover allowance a lease is taken over just after its expiry, whatever the
+        clock-skew bound; the store's default follows whose clock decides expiry."""
+        default = make_store(clock=clock)
+        one_clock = default.capabilities.one_clock_decides_expiry
+        assert default.takeover_allowance == (0.0 if one_clock else default.clock_skew_bound)
+        store = make_store(clock=clock, takeover_allowance=0.0, clock_skew_bound=self.skew)
+        assert (store.takeover_allowance, store.clock_skew_bound) == (0.0, self.skew)
+        crashed = store.acquire("job", A, self.ttl)
+        if store.capabilities.server_side_expiry:
+            self.let_expire(store, clock, self.ttl + 0.01)  # the server's clock decides
+        else:
+            clock.advance(self.ttl - 0.5)
+            with pytest.raises(LeaseHeld):
+                store.acquire("job", B, self.ttl)
+            clock.advance(0.51)
+        taken = store.acquire("job", B, self.ttl)
+        assert taken.holder == B and taken.token > crashed.token
 
     # -- renew ------------------------------------------------------------------------------
 
@@ -406,8 +433,8 @@ class ConformanceSuite:
         cases = [(+skew, -skew), (-skew, +skew), (+skew, +skew), (-skew, -skew), (0.0, -skew)]
         for case, (creator_at, recreator_at) in enumerate(cases):
             name = f"job-{case}"
-            creator = make_store(clock=time_.at(creator_at), skew_allowance=skew)
-            recreator = make_store(clock=time_.at(recreator_at), skew_allowance=skew)
+            creator = make_store(clock=time_.at(creator_at), clock_skew_bound=skew)
+            recreator = make_store(clock=time_.at(recreator_at), clock_skew_bound=skew)
             lease = creator.acquire(name, A, self.ttl)
             tokens = [lease.token]
             for _ in range(BURST):
@@ -428,8 +455,8 @@ class ConformanceSuite:
         clock at -A) the token goes down: that is why ``purge`` refuses, until 2A have passed."""
         skew = self.skew
         time_ = SkewedClocks(clock)
-        ahead = make_store(clock=time_.at(+skew), skew_allowance=skew)
-        behind = make_store(clock=time_.at(-skew), skew_allowance=skew)
+        ahead = make_store(clock=time_.at(+skew), clock_skew_bound=skew)
+        behind = make_store(clock=time_.at(-skew), clock_skew_bound=skew)
         granted = ahead.acquire("job", A, self.ttl)
         ahead.release(granted)
         with pytest.raises(PurgeRefused, match="retry in") as caught:
@@ -452,9 +479,9 @@ class ConformanceSuite:
             purge(store, "job", in_flight=0)
         assert caught.value.retry_in is None and caught.value.record.holder == A
         store.release(lease)
-        clock.advance(0.5)
+        clock.advance(2.5)
         with pytest.raises(PurgeRefused, match="retry in"):
-            purge(store, "job", in_flight=1)  # the skew allowance is 0 here: 1 s in flight
+            purge(store, "job", in_flight=1)  # 2 x the default bound of 1 s + 1 s in flight
         clock.advance(0.6)
         assert purge(store, "job", in_flight=1) == store.get("job") or store.get("job") is None
         assert store.get("job") is None

@@ -308,7 +308,7 @@ def check_tenure_order(events: Iterable[Event]) -> list[Violation]:
 def check_not_stuck(events: Iterable[Event]) -> list[Violation]:
     """Once every holder stopped or crashed, a fresh contender acquires within the bound.
 
-    ``all_stopped`` carries the bound (ttl + skew allowance + the skew between the last holder
+    ``all_stopped`` carries the bound (ttl + takeover allowance + the skew between the last holder
     and the prober + one retry period) as ``deadline``; ``probe`` is the prober's grant.
     """
     stopped = [e for e in events if e.kind == "all_stopped"]

@@ -50,14 +50,14 @@ class TestAzureBlobConformance(ConformanceSuite):
         break_all(store)
         clock.advance(seconds)
 
-    def test_takeover_waits_for_the_skew_allowance(
+    def test_takeover_waits_for_the_takeover_allowance(
         self, make_store: StoreFactory, clock: FakeClock
     ) -> None:
         """Replaces the suite's skew test: Azure's expiry is the server's, so the contenders'
-        wall clocks (and the skew allowance) play no part. Pinned instead: a lease the server
+        wall clocks (and the takeover allowance) play no part. Pinned instead: a lease the server
         still holds is refused however far the contender's clock has run, and a lease the
         server freed is taken at once, whatever the allowance."""
-        store = make_store(clock=clock, skew_allowance=self.skew)
+        store = make_store(clock=clock, takeover_allowance=self.skew)
         first = store.acquire("job", A, self.ttl)
         clock.advance(3600)  # the contender's clock says the lease expired an hour ago
         with pytest.raises(LeaseHeld) as caught:

@@ -32,7 +32,7 @@ def main() -> None:
     args = parser.parse_args()
     rng = random.Random(args.seed)
     store = DynamoDBStore(
-        args.table, region="us-east-1", endpoint_url=args.endpoint, skew_allowance=0.05
+        args.table, region="us-east-1", endpoint_url=args.endpoint, takeover_allowance=0.05
     )
     holder = f"worker-{os.getpid()}"
     with open(args.log, "a", buffering=1) as log:

@@ -32,8 +32,8 @@ def read(store: DynamoDBStore, table: str) -> dict[str, Any] | None:
 
 
 def held_by_a(make_store: StoreMaker) -> tuple[DynamoDBStore, Lease]:
-    """Holder-a's 10 s lease of "job", on a store with no skew allowance, on a FakeClock."""
-    store = make_store(clock=FakeClock(), skew_allowance=0)
+    """Holder-a's 10 s lease of "job", on a store with no takeover allowance, on a FakeClock."""
+    store = make_store(clock=FakeClock(), takeover_allowance=0)
     return store, store.acquire("job", "holder-a", 10)
 
 

@@ -85,14 +85,14 @@ def test_reentry_is_one_put_item_once_seen_and_two_updates_otherwise(
 
 def test_a_takeover_of_an_expired_lease_costs_one_request(make_http_store: StoreMaker) -> None:
     clock = FakeClock()
-    old = make_http_store(clock=clock, skew_allowance=0.5).acquire("job", "holder-a", 10)
+    old = make_http_store(clock=clock, takeover_allowance=0.5).acquire("job", "holder-a", 10)
     clock.advance(11)
-    unseen = make_http_store(clock=clock, skew_allowance=0.5)  # never saw the item: UpdateItem
+    unseen = make_http_store(clock=clock, takeover_allowance=0.5)  # never saw the item: UpdateItem
     wire = Wire(unseen.client)
     new = unseen.acquire("job", "holder-b", 10)
     assert wire.requests == Counter({"UpdateItem": 1})
     assert (new.token, new.record.transitions) == (old.token + 1, 2)
-    waiter = make_http_store(clock=clock, skew_allowance=0.5)
+    waiter = make_http_store(clock=clock, takeover_allowance=0.5)
     with pytest.raises(LeaseHeld):
         waiter.acquire("job", "holder-c", 10)  # a waiter has seen the holder's item: PutItem
     clock.advance(11)
@@ -106,8 +106,8 @@ def test_a_seen_item_that_changed_hands_since_is_refused_or_taken_afresh(
     make_http_store: StoreMaker,
 ) -> None:
     clock = FakeClock()
-    store = make_http_store(clock=clock, skew_allowance=0.5)
-    other = make_http_store(clock=clock, skew_allowance=0.5)
+    store = make_http_store(clock=clock, takeover_allowance=0.5)
+    other = make_http_store(clock=clock, takeover_allowance=0.5)
     store.release(store.acquire("job", "holder-a", 10))  # seen: released, token T
     taken = other.acquire("job", "holder-b", 10)  # token changes behind store's back
     wire = Wire(store.client)
@@ -170,8 +170,8 @@ def test_the_previous_release_and_this_one_take_each_others_records_over(
     """A fleet being upgraded: records written by either are read and taken over by the other
     (the item is the same; only the requests changed)."""
     clock = FakeClock()
-    old_store = make_http_store(clock=clock, skew_allowance=0.5)
-    new_store = make_http_store(clock=clock, skew_allowance=0.5)
+    old_store = make_http_store(clock=clock, takeover_allowance=0.5)
+    new_store = make_http_store(clock=clock, takeover_allowance=0.5)
     item: dict[str, Any] = {"TableName": old_store.table, "Key": old_store.requests.key("job")}
     with previous_release():
         old = old_store.acquire("job", "holder-a", 10)

@@ -29,7 +29,7 @@ def clock() -> FakeClock:
 
 @pytest.fixture
 def store(make_store: Any, clock: FakeClock) -> FirestoreStore:
-    made: FirestoreStore = make_store(clock=clock, skew_allowance=0.0)
+    made: FirestoreStore = make_store(clock=clock, takeover_allowance=0.0)
     return made
 
 
@@ -181,7 +181,7 @@ def test_a_takeover_between_our_read_and_our_commit_is_seen_on_one_more_read(
     clock: FakeClock,
     first_use: bool,
 ) -> None:
-    other = make_store(clock=clock, skew_allowance=0.0)
+    other = make_store(clock=clock, takeover_allowance=0.0)
     if not first_use:
         store.acquire("job", A, TTL)
         clock.advance(TTL + 1)  # expired: free for B and C alike

@@ -119,7 +119,8 @@ def _bucket_store(
         "reliability/",
         client=client,
         clock=clock,
-        skew_allowance=skew,
+        takeover_allowance=skew,
+        clock_skew_bound=skew,
         rng=random.Random(clock.skew_ms),
     )
 
@@ -131,7 +132,12 @@ class MemoryBackend(_Base):
         self.shelf = shelf
 
     def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
-        return MemoryStore(self.shelf, clock=clock, skew_allowance=skew_allowance)
+        return MemoryStore(
+            self.shelf,
+            clock=clock,
+            takeover_allowance=skew_allowance,
+            clock_skew_bound=skew_allowance,
+        )
 
 
 class SQLiteBackend(_Base):
@@ -142,7 +148,12 @@ class SQLiteBackend(_Base):
         self.opened: list[BaseStore] = []
 
     def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
-        store = SQLiteStore(self.path, clock=clock, skew_allowance=skew_allowance)
+        store = SQLiteStore(
+            self.path,
+            clock=clock,
+            takeover_allowance=skew_allowance,
+            clock_skew_bound=skew_allowance,
+        )
         self.opened.append(store)
         return store
 
@@ -189,7 +200,8 @@ class DynamoDBBackend(_TwoClients):
             self.table,
             client=client,
             clock=clock,
-            skew_allowance=skew_allowance,
+            takeover_allowance=skew_allowance,
+            clock_skew_bound=skew_allowance,
             rng=random.Random(clock.skew_ms),
         )
 
@@ -272,7 +284,8 @@ class FirestoreBackend(_TwoClients):
             self.collection,
             client=client,
             clock=clock,
-            skew_allowance=skew_allowance,
+            takeover_allowance=skew_allowance,
+            clock_skew_bound=skew_allowance,
             # A reply held at the wire costs the call's deadline in real seconds; the emulator
             # enforces it too (a commit it gave up on did not apply), so not too short either.
             timeout=WIRE_DEADLINE if client is not self.client else 10.0,
@@ -310,7 +323,8 @@ class AzureBlobBackend(_TwoClients):
             self.azurite.url(self.container),
             container_client=client,
             clock=clock,
-            skew_allowance=skew_allowance,
+            takeover_allowance=skew_allowance,
+            clock_skew_bound=skew_allowance,
         )
 
     def expire(self, store: BaseStore, name: str) -> None:

@@ -64,7 +64,8 @@ def contend(config: dict[str, Any]) -> None:
     inner = open_store(
         config["url"],
         clock=SkewedClock(config["skew_ms"]),
-        skew_allowance=config["allowance"],
+        takeover_allowance=config["allowance"],
+        clock_skew_bound=config["allowance"],
     )
     assert isinstance(inner, BaseStore)
     store = SimStore(

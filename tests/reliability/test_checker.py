@@ -130,11 +130,11 @@ class EagerStore(MemoryStore):
             request.holder,
             request.ttl_ms,
             request.now_ms + request.ttl_ms // 2,
-            request.skew_ms,
+            request.allowance_ms,
             request.metadata,
         )
         record, state = super()._acquire(early)
-        return LeaseRecord(**{**record.__dict__, "expires_at": request.expires_at}), state
+        return record.replace(expires_at=request.expires_at), state
 
 
 class MislabellingStore(MemoryStore):
@@ -157,7 +157,12 @@ class Mutant(MemoryBackend):
         self.kind = kind
 
     def open(self, clock: SimClock, skew_allowance: float) -> MemoryStore:
-        return self.kind(self.shelf, clock=clock, skew_allowance=skew_allowance)
+        return self.kind(
+            self.shelf,
+            clock=clock,
+            takeover_allowance=skew_allowance,
+            clock_skew_bound=skew_allowance,
+        )
 
 
 def first_violation(
@@ -187,7 +192,12 @@ def test_clocks_skewed_beyond_the_allowance_are_caught() -> None:
     class Liar(MemoryBackend):
         def open(self, clock: SimClock, skew_allowance: float) -> MemoryStore:
             clock.skew_ms *= 40  # each clock up to 10 ttl off, the allowance unchanged
-            return MemoryStore(self.shelf, clock=clock, skew_allowance=skew_allowance)
+            return MemoryStore(
+                self.shelf,
+                clock=clock,
+                takeover_allowance=skew_allowance,
+                clock_skew_bound=skew_allowance,
+            )
 
     problem = first_violation(Liar("liar"))
     assert problem.startswith(("single holder", "tokens", "not stuck"))

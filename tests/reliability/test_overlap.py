@@ -25,16 +25,19 @@ import random
 import threading
 from collections import Counter
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from cloudlease import CloudLeaseError, RunSkipped, current_lease, single_runner
-from cloudlease.renewal import Renewable, drive
+from cloudlease.renewal import drive
 from cloudlease.stores.memory import MemoryStore
 from cloudlease.tenure import Tenure
 from cloudlease.testing import FakeClock, FaultyStore
 from tests.reliability.sim import Sim, SimClock, Task
+
+if TYPE_CHECKING:
+    from cloudlease.renewal import Renewable
 
 PERIOD = 10.0  # seconds between ticks
 TTL = 4.0  # shorter than most runs: renewals matter
@@ -137,7 +140,12 @@ class Simulation:
     def store(self, prng: random.Random) -> FaultyStore:
         """A process's view of the store: its own skewed wall clock, requests in flight."""
         skew = round(prng.uniform(-ALLOWANCE / 2, ALLOWANCE / 2) * 1000)
-        inner = MemoryStore(self.shelf, clock=SimClock(self.sim, skew), skew_allowance=ALLOWANCE)
+        inner = MemoryStore(
+            self.shelf,
+            clock=SimClock(self.sim, skew),
+            takeover_allowance=ALLOWANCE,
+            clock_skew_bound=ALLOWANCE,
+        )
         return FaultyStore(
             inner,
             latency=prng.uniform(0.01, 0.3),  # every request in flight: others run meanwhile

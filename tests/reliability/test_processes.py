@@ -88,7 +88,9 @@ def test_processes_with_faults_freezes_and_crashes_never_split_the_lease(
     retry = TTL / 3
     bound = TTL + ALLOWANCE + max(0, max(skews) - probe_skew) / 1000 + 1.2 * retry + 1.0
     stopped_at = time.monotonic()
-    probe = open_store(url, clock=SkewedClock(probe_skew), skew_allowance=ALLOWANCE)
+    probe = open_store(
+        url, clock=SkewedClock(probe_skew), takeover_allowance=ALLOWANCE, clock_skew_bound=ALLOWANCE
+    )
     assert isinstance(probe, BaseStore)
     policy = TimingPolicy.for_store(probe, lease="contended", ttl=TTL, retry_every=retry)
     lease = Tenure(probe, "contended", policy=policy, holder="probe", wait=3 * bound).acquire()

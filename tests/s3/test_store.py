@@ -110,7 +110,7 @@ def test_a_lost_put_response_is_resolved_by_reading_back(
 
 def test_the_object_is_plain_json_that_names_the_holder(objects: ObjectStoreWire) -> None:
     lease, document = objects.stored_document(KIND, SCHEMA)
-    assert document["record"] == {**lease.record.__dict__, "metadata": {"host": "a"}}
+    assert document["record"] == {**lease.record.as_dict(), "metadata": {"host": "a"}}
 
 
 def race(stores: list[S3Store], name: str) -> list[int]:

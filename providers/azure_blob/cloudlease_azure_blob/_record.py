@@ -27,9 +27,10 @@ import json
 import math
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
-from cloudlease._validation import NAME_PATTERN, encode_metadata
+from cloudlease._validation import encode_metadata
+from cloudlease._validation import is_lease_name as _valid_name
 from cloudlease.errors import CorruptRecord
 from cloudlease.lease import LeaseRecord
 from cloudlease.records import LEGACY_SCHEMA
@@ -98,7 +99,7 @@ def to_metadata(record: LeaseRecord, seconds: int) -> dict[str, str]:
 
 
 def is_lease_name(name: str) -> bool:
-    return NAME_PATTERN.fullmatch(name) is not None
+    return _valid_name(name)
 
 
 def is_lease_blob(metadata: Mapping[str, str]) -> bool:
@@ -158,7 +159,7 @@ def as_observed(record: LeaseRecord, *, leased: bool, seconds: int, now_ms: int)
     that still names a holder reports an expiry in the past.
     """
     if leased:
-        return replace(record, expires_at=max(record.expires_at, now_ms + seconds * 1000))
+        return record.replace(expires_at=max(record.expires_at, now_ms + seconds * 1000))
     if record.holder and record.expires_at >= now_ms:
-        return replace(record, expires_at=now_ms - 1)
+        return record.replace(expires_at=now_ms - 1)
     return record

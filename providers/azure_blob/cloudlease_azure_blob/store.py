@@ -74,11 +74,17 @@ class AzureBlobStore(BaseStore):
         *,
         container_client: ContainerClient | None = None,
         clock: Clock | None = None,
-        skew_allowance: Duration = 0.0,
+        takeover_allowance: Duration | None = None,
+        clock_skew_bound: Duration = 1.0,
         safety_margin: Duration | None = None,
         client_options: dict[str, Any] | None = None,
     ) -> None:
-        super().__init__(clock=clock, skew_allowance=skew_allowance, safety_margin=safety_margin)
+        super().__init__(
+            clock=clock,
+            takeover_allowance=takeover_allowance,
+            clock_skew_bound=clock_skew_bound,
+            safety_margin=safety_margin,
+        )
         self.location: Location = parse_url(url)
         self._credential: Any = None
         if container_client is None:
@@ -369,7 +375,8 @@ class AzureBlobStore(BaseStore):
 def from_url(url: str, **options: Any) -> AzureBlobStore:
     """Open ``azblob://ACCOUNT/CONTAINER?endpoint=URL&prefix=P`` (entry point ``azblob``).
 
-    Options: ``container_client`` (an injected ContainerClient), ``clock``, ``skew_allowance``,
-    ``safety_margin``, ``client_options`` (keyword arguments for the SDK client).
+    Options: ``container_client`` (an injected ContainerClient), ``clock``,
+    ``takeover_allowance``, ``clock_skew_bound``, ``safety_margin``, ``client_options`` (keyword
+    arguments for the SDK client).
     """
     return AzureBlobStore(url, **options)

@@ -31,13 +31,14 @@ _WELL_FORMED = (
 #   no item yet, or deleted by TTL/an operator   -> attribute_not_exists(#key)
 #   written by cloudlease (schema 2), not by us  -> #schema = :schema AND #holder <> :holder
 #   released by its holder (holder = "")          -> #holder = :free
-#   expired on our clock beyond the skew allowance -> #expires_at < :stale_before
-#                                                     (now - skew > expires_at)
+#   expired on our clock beyond the takeover allowance
+#                                                 -> #expires_at < :stale_before
+#                                                    (now - allowance > expires_at)
 #   held by us already                             -> refused here; re-entry below
 #   written by an older cloudlease (no #schema)    -> refused here; LIFT below
 # transitions + 1 (a holder change). Tokens (docs/tokens.md): an update cannot read the item
 # first, so a fresh item starts at now_us + 1 and each acquisition adds one (the record's
-# token never passes true time + skew: grants are more than 1 µs apart).
+# token never passes true time + A: grants are more than 1 µs apart).
 # (Until issue 22 it also checked the type of every attribute, _WELL_FORMED above: 8 more
 # clauses on every takeover, which cost a third of moto's time per request. An item that
 # carries schema 2 was written by cloudlease whole; a forged one is refused when decoded.)
@@ -169,7 +170,7 @@ class Requests:
         return {
             ":holder": s(request.holder),
             ":free": s(""),
-            ":stale_before": n(request.now_ms - request.skew_ms),
+            ":stale_before": n(request.now_ms - request.allowance_ms),
             ":now_ms": n(request.now_ms),
             ":now_us": n(request.token_floor),
             ":schema": n(SCHEMA),
@@ -196,7 +197,7 @@ class Requests:
             ":seen_token": n(seen.token),
             ":holder": s(request.holder),
             ":free": s(""),
-            ":stale_before": n(request.now_ms - request.skew_ms),
+            ":stale_before": n(request.now_ms - request.allowance_ms),
         }
         used = set(_PLACEHOLDER.findall(condition))
         return {

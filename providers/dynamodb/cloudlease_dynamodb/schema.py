@@ -17,8 +17,8 @@ DEFAULT_PARTITION_KEY = "name"
 DEFAULT_TTL_ATTRIBUTE = "purge_at"
 #: How long past ``expires_at`` (or the release) an untouched record is kept before TTL may
 #: delete it. Tokens stay monotonic after deletion when a record is deleted at least twice the
-#: skew allowance after its last grant (docs/tokens.md); the store refuses a ``purge_after``
-#: below three skew allowances, and a week also outlasts any request still on its way.
+#: clock-skew bound after its last grant (docs/tokens.md); the store refuses a ``purge_after``
+#: below three clock-skew bounds, and a week also outlasts any request still on its way.
 DEFAULT_PURGE_AFTER = timedelta(days=7)
 
 #: What the store needs on the table at run time (acquire, renew, release, get, status, fenced

@@ -56,7 +56,8 @@ log = logging.getLogger("cloudlease.dynamodb")
 class TableOptions(TypedDict, total=False):
     """The options both sides of the DynamoDB store take (``DynamoDBStore`` says what each
     means): ``region``, ``endpoint_url``, ``profile``, ``attributes``, ``purge_after``,
-    ``throttle_budget``, ``clock``, ``skew_allowance``, ``safety_margin``, ``rng``."""
+    ``throttle_budget``, ``clock``, ``takeover_allowance``, ``clock_skew_bound``,
+    ``safety_margin``, ``rng``."""
 
     region: str | None
     endpoint_url: str | None
@@ -65,7 +66,8 @@ class TableOptions(TypedDict, total=False):
     purge_after: Duration
     throttle_budget: Duration
     clock: Clock | None
-    skew_allowance: Duration
+    takeover_allowance: Duration | None
+    clock_skew_bound: Duration
     safety_margin: Duration | None
     rng: random.Random | None
 
@@ -87,7 +89,8 @@ class DynamoDBCore(StoreCore):
         StoreCore.__init__(
             self,
             clock=options.get("clock"),
-            skew_allowance=options.get("skew_allowance", 1.0),
+            takeover_allowance=options.get("takeover_allowance"),
+            clock_skew_bound=options.get("clock_skew_bound", 1.0),
             safety_margin=options.get("safety_margin"),
         )
         self.table = check_table_name(table, store=f"dynamodb://{table}")
@@ -112,10 +115,10 @@ class DynamoDBCore(StoreCore):
         self.attributes = attributes if attributes is not None else AttributeNames()
         purge_after = options.get("purge_after", DEFAULT_PURGE_AFTER)
         self.purge_after = to_seconds(purge_after, what="purge_after", store=self.url)
-        if self.purge_after < 3 * self.skew_allowance:  # docs/tokens.md: the deletion contract
+        if self.purge_after < 3 * self.clock_skew_bound:  # docs/tokens.md: the deletion contract
             raise ConfigError(
-                f"purge_after={self.purge_after:g}s is shorter than 3 x the skew allowance "
-                f"({self.skew_allowance:g}s): a record deleted that early could be re-created "
+                f"purge_after={self.purge_after:g}s is shorter than 3 x the clock-skew bound "
+                f"({self.clock_skew_bound:g}s): a record deleted that early could be re-created "
                 "with a smaller fencing token; keep the default (7 days) or raise it",
                 store=self.url,
             )
@@ -262,7 +265,7 @@ class DynamoDBCore(StoreCore):
             if new is not None:
                 return self.decode(new), None
             current = None if old is None else self.decode(old)
-            if current is not None and not current.is_free(request.now_ms, request.skew_ms):
+            if current is not None and not current.is_free(request.now_ms, request.allowance_ms):
                 raise self._held(request, current)
         raise StoreUnavailable(
             f"the lease changed hands {_ACQUIRE_ROUNDS} times during one acquire; retry",
@@ -300,7 +303,7 @@ class DynamoDBCore(StoreCore):
             if (
                 current is not None
                 and current.holder != request.holder
-                and not current.is_free(request.now_ms, request.skew_ms)
+                and not current.is_free(request.now_ms, request.allowance_ms)
             ):
                 raise self._held(request, current) from None
             return None

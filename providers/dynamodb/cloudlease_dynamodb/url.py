@@ -16,7 +16,8 @@ URL_OPTIONS = ("region", "endpoint_url", "profile", "partition_key", "ttl_attrib
 def from_url(url: str, **options: Any) -> DynamoDBStore:
     """Open ``dynamodb://TABLE?region=&endpoint_url=&profile=&partition_key=&ttl_attribute=``.
 
-    ``options`` go to DynamoDBStore (client, session, config, clock, skew_allowance...).
+    ``options`` go to DynamoDBStore (client, session, config, clock, takeover_allowance,
+    clock_skew_bound...).
     """
     table, options = parse_url(url, options)
     return DynamoDBStore(table, **options)

@@ -100,10 +100,16 @@ class FirestoreStore(BaseStore):
         max_attempts: int = 3,
         cleanup_after: Duration = DEFAULT_CLEANUP_AFTER,
         clock: Clock | None = None,
-        skew_allowance: Duration = 1.0,
+        takeover_allowance: Duration | None = None,
+        clock_skew_bound: Duration = 1.0,
         safety_margin: Duration | None = None,
     ) -> None:
-        super().__init__(clock=clock, skew_allowance=skew_allowance, safety_margin=safety_margin)
+        super().__init__(
+            clock=clock,
+            takeover_allowance=takeover_allowance,
+            clock_skew_bound=clock_skew_bound,
+            safety_margin=safety_margin,
+        )
         if client is not None:
             project = project or client.project
             database = getattr(client, "_database", None) or database
@@ -118,10 +124,10 @@ class FirestoreStore(BaseStore):
             )
         self.max_attempts = max_attempts
         cleanup = to_seconds(cleanup_after, what="cleanup_after", store=self.url)
-        if cleanup < 3 * self.skew_allowance:  # docs/tokens.md: the deletion contract
+        if cleanup < 3 * self.clock_skew_bound:  # docs/tokens.md: the deletion contract
             raise ConfigError(
-                f"cleanup_after={cleanup:g}s is shorter than 3 x the skew allowance "
-                f"({self.skew_allowance:g}s): a document deleted that early could be re-created "
+                f"cleanup_after={cleanup:g}s is shorter than 3 x the clock-skew bound "
+                f"({self.clock_skew_bound:g}s): a document deleted that early could be re-created "
                 "with a smaller fencing token; keep the default (7 days) or raise it",
                 store=self.url,
             )

@@ -15,7 +15,7 @@ def from_url(url: str, **options: Any) -> GCSStore:
     """Open ``gs://BUCKET/PREFIX?project=&create_bucket=``.
 
     The prefix defaults to ``cloudlease/``. ``options`` go to GCSStore (client, credentials,
-    clock, skew_allowance...).
+    clock, takeover_allowance, clock_skew_bound...).
     """
     parsed = parse_bucket_url(
         url,

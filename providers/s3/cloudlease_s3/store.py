@@ -88,7 +88,8 @@ class S3Store(VersionedStore[str]):
         create_bucket: bool = False,
         retry_budget: Duration = 5.0,
         clock: Clock | None = None,
-        skew_allowance: Duration = 1.0,
+        takeover_allowance: Duration | None = None,
+        clock_skew_bound: Duration = 1.0,
         safety_margin: Duration | None = None,
         rng: random.Random | None = None,
     ) -> None:
@@ -101,7 +102,8 @@ class S3Store(VersionedStore[str]):
             create_bucket=create_bucket,
             retry_budget=retry_budget,
             clock=clock,
-            skew_allowance=skew_allowance,
+            takeover_allowance=takeover_allowance,
+            clock_skew_bound=clock_skew_bound,
             safety_margin=safety_margin,
             rng=rng,
         )

@@ -17,7 +17,7 @@ def from_url(url: str, **options: Any) -> S3Store:
     """Open ``s3://BUCKET/PREFIX?region=&endpoint_url=&profile=&create_bucket=``.
 
     The prefix defaults to ``cloudlease/``. ``options`` go to S3Store (client, session,
-    config, clock, skew_allowance...).
+    config, clock, takeover_allowance, clock_skew_bound...).
     """
     parsed = parse_bucket_url(
         url,
