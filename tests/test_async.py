@@ -133,6 +133,25 @@ def test_a_held_lease_refuses_a_contender_and_wait_takes_it_once_free(
     run(main)
 
 
+def test_a_steal_on_the_async_side_cuts_the_holder_off_at_its_next_renewal(
+    astore: SyncBackedStore, clock: FakeClock
+) -> None:
+    async def main() -> None:
+        async with hold(astore, "job", ttl=TTL, holder="a") as held:
+            stealer = hold(astore, "job", ttl=TTL, holder="b")
+            assert isinstance(stealer, AsyncTenure)
+            grant = await stealer.steal()
+            assert grant.token > held.token
+            clock.advance(TTL / 2)  # a's renewal is due: the store refuses it
+            await until(held.lost.is_set, "the old holder to step down")
+            assert held.reason is not None and "now held by 'b'" in held.reason
+        record = await astore.get("job")
+        assert record is not None and (record.holder, record.token) == ("b", grant.token)
+        assert await stealer.release()
+
+    run(main)
+
+
 # -- cancellation ---------------------------------------------------------------------------
 
 

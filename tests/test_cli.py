@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -61,7 +62,20 @@ def test_run_waits_for_the_lease_with_wait(url: str, store: SQLiteStore) -> None
     assert record is not None and record.transitions == 2
 
 
-def test_run_stops_the_child_when_the_lease_is_lost(url: str, store: SQLiteStore) -> None:
+def force_then_acquire(url: str, store: SQLiteStore) -> None:
+    store.force_release("nightly")
+    store.acquire("nightly", "intruder", 60)
+
+
+def steal_and_hold(url: str, store: SQLiteStore) -> None:
+    stole = cli("steal", "--store", url, "--lease", "nightly", "--holder", "intruder", "--hold")
+    assert stole.returncode == 0, stole.stderr
+
+
+@pytest.mark.parametrize("take_over", [force_then_acquire, steal_and_hold])
+def test_run_stops_the_child_when_the_lease_is_lost(
+    url: str, store: SQLiteStore, take_over: Callable[[str, SQLiteStore], None]
+) -> None:
     args = ["--store", url, "--lease", "nightly", "--ttl", "1.5", "--grace", "5"]
     child = start_cli("run", *args, "--", "sleep", "60", stderr=subprocess.PIPE)
     try:
@@ -69,8 +83,7 @@ def test_run_stops_the_child_when_the_lease_is_lost(url: str, store: SQLiteStore
         while (record := store.get("nightly")) is None or record.holder == "":
             assert time.monotonic() < give_up, "cloudlease run never acquired"
             time.sleep(0.05)
-        store.force_release("nightly")
-        store.acquire("nightly", "intruder", 60)
+        take_over(url, store)
         code = child.wait(20)
     finally:
         child.kill()
