@@ -43,6 +43,22 @@ def test_requests_per_operation(azurite: Azurite, container: str) -> None:
     assert wire.total() == 1
 
 
+def test_a_steal_breaks_the_blob_lease_once_then_takes_it(azurite: Azurite, container: str) -> None:
+    store, _ = azurite.store(container, clock=FakeClock())
+    stealer, wire = azurite.store(container, clock=FakeClock())
+    old = store.acquire("job", "a", TTL)
+    stolen = stealer.steal("job", "b", TTL)
+    assert dict(wire.requests) == {
+        "get_properties": 3,  # the steal's read, the acquire's, and after the break
+        "lease:break": 1,
+        "lease:acquire": 1,
+        "put:metadata": 1,
+    }
+    assert stolen.token > old.token
+    with pytest.raises(LeaseLost):
+        store.renew(old)
+
+
 def test_reentry_hands_out_a_new_blob_lease_so_the_old_grant_is_dead(
     azurite: Azurite, container: str
 ) -> None:

@@ -21,6 +21,17 @@ from tests.dynamodb.test_conformance import no_replace
 from tests.dynamodb.wire import Wire
 
 
+def test_a_steal_is_one_read_and_one_conditional_update(make_http_store: StoreMaker) -> None:
+    clock = FakeClock()
+    store = make_http_store(clock=clock)
+    stealer = make_http_store(clock=clock)
+    old = store.acquire("job", "holder-a", 10)
+    wire = Wire(stealer.client)
+    stolen = stealer.steal("job", "holder-b", 10)
+    assert wire.requests == Counter({"GetItem": 1, "UpdateItem": 1})
+    assert stolen.token > old.token
+
+
 def test_acquire_renew_release_and_a_refused_acquire_cost_one_request_each(
     make_http_store: StoreMaker,
 ) -> None:
