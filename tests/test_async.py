@@ -379,6 +379,40 @@ def test_single_runner_on_an_async_def_opens_the_async_side_of_a_url() -> None:
     assert record.metadata.get("done") is True
 
 
+def test_single_runner_overlap_skip_on_the_async_side_lets_the_tick_go(
+    astore: SyncBackedStore, faulty: FaultyStore
+) -> None:
+    """The runner's flows with a job lease (overlap) on the loop: a tick whose predecessor
+    still runs is skipped (tick acquired, job refused, tick let go), then runs once free."""
+
+    @single_runner(
+        store=astore,
+        name="sweep",
+        tick=lambda event, *_: event["time"],
+        overlap="skip",
+        skipped="skipped",
+    )
+    async def job(event: dict[str, str], inside: asyncio.Event, go_on: asyncio.Event) -> str:
+        if event["time"] == "t1":
+            inside.set()
+            await go_on.wait()
+        return current_lease().name
+
+    async def main() -> list[str]:
+        inside, go_on = asyncio.Event(), asyncio.Event()
+        first = asyncio.create_task(job({"time": "t1"}, inside, go_on))
+        await inside.wait()
+        faulty.requests.clear()
+        skipped = await job({"time": "t2"}, inside, go_on)
+        assert dict(faulty.requests) == {"acquire": 2, "release": 1}
+        go_on.set()
+        return [await first, skipped, await job({"time": "t2"}, inside, go_on)]
+
+    assert run(main) == ["sweep", "skipped", "sweep"]  # current_lease(): the job's lease
+    record = faulty.get("sweep")
+    assert record is not None and record.holder == "" and record.metadata["tick"] == "t2"
+
+
 def test_async_elector_leads_renews_and_hands_over_on_resign(
     astore: SyncBackedStore, faulty: FaultyStore, clock: FakeClock
 ) -> None:
