@@ -160,3 +160,25 @@ def test_two_electors_hand_over_and_the_gauge_follows_the_leader(
     assert numbers[("lease.is_leader", "leader")] == 1
     assert ("lease.losses", "leader") not in numbers  # a resigned: released, not lost
     assert telemetry.numbers()[("lease.is_leader", "leader")] == 0
+
+
+def test_a_steal_is_counted_as_an_acquisition_and_the_gauge_follows_the_stealer(
+    store: FaultyStore, clock: FakeClock, telemetry: Telemetry
+) -> None:
+    a = hold(store, "job", ttl=TTL, holder="a", renewal="manual").acquire()
+    b = hold(store, "job", ttl=TTL, holder="b", renewal="manual")
+    b.steal()
+    clock.advance(TTL / 3)
+    assert not a.step()  # a's renewal is refused: it steps down
+    numbers = telemetry.numbers()
+    assert numbers[("lease.is_leader", "job")] == 1  # b, in this process
+    assert (numbers[("lease.acquisitions", "job")], numbers[("lease.losses", "job")]) == (2, 1)
+    b.release()
+    assert telemetry.numbers()[("lease.is_leader", "job")] == 0
+    spans = [span.name for span in telemetry.spans.get_finished_spans()]
+    assert spans == [
+        "cloudlease acquire",
+        "cloudlease steal",
+        "cloudlease renew",
+        "cloudlease release",
+    ]
