@@ -82,6 +82,18 @@ def test_a_refused_acquire_is_one_read_and_writes_nothing(
     assert store.document("job").get().update_time == before
 
 
+def test_a_steal_is_a_read_then_the_acquire_on_the_update_time_it_reads(
+    store: FirestoreStore, interceptor: Interceptor
+) -> None:
+    old = store.acquire("job", A, TTL)
+    interceptor.reset()
+    stolen = store.steal("job", B, TTL)
+    assert counts(interceptor) == {"BatchGetDocuments": 2, "Commit": 1}
+    assert stolen.token > old.token
+    with pytest.raises(LeaseLost, match=B):
+        store.renew(old)
+
+
 def test_renew_after_takeover_reads_once_and_writes_nothing_more(
     store: FirestoreStore, interceptor: Interceptor, clock: FakeClock
 ) -> None:

@@ -49,7 +49,8 @@ class ObjectStoreWire:
     def assert_costs(self, state: type) -> Any:
         """Acquire with nothing known: a read and a write; renew, release, and acquire again
         (known free from our own release): a write each; a rival's refused acquire: its read
-        alone. ``state`` is the store state a grant carries. Returns the rival's store."""
+        alone, and its steal: a read and a write. ``state`` is the store state a grant carries.
+        Returns the rival's store."""
         clock = FakeClock()
         store, counted = self.opened(clock)
         lease = store.acquire("job", "holder-a", 10)  # nothing known: read (not found), create
@@ -65,6 +66,9 @@ class ObjectStoreWire:
         with pytest.raises(LeaseHeld):
             rival.acquire("job", "holder-b", 10)  # refused on its read alone
         assert rival_counted.requests == Counter({self.read: 1})
+        rival_counted.reset()
+        rival.steal("job", "holder-b", 10)  # a steal: its read, then one conditional write
+        assert rival_counted.requests == Counter({self.read: 1, self.write: 1})
         return rival
 
     def stored_document(self, kind: str, schema: int) -> tuple[Any, dict[str, Any]]:
