@@ -47,3 +47,16 @@ def test_an_acquirer_that_died_midway_blocks_only_until_its_lease_lapses(
     lease = store.acquire("job", "c", 15)
     record = store.get("job")
     assert record is not None and (record.holder, record.token) == ("c", lease.token)
+
+
+def test_a_reentry_restarts_the_blob_lease_so_it_outlives_the_first_grant(
+    azurite: Azurite, container: str
+) -> None:
+    store, _ = azurite.store(container)
+    store.acquire("job", "a", 15)
+    time.sleep(8)
+    again = store.acquire("job", "a", 15)  # re-entry: this grant counts 15 s from now
+    time.sleep(9)  # past the first grant's 15 s, well inside the re-entry's
+    with pytest.raises(LeaseHeld):
+        store.acquire("job", "b", 15)
+    assert store.renew(again).token == again.token

@@ -110,13 +110,14 @@ def test_an_acquire_whose_reply_was_lost_comes_out_acquired(
     assert_holds(store, lease)
 
 
+@pytest.mark.parametrize("step", ["lease:acquire", "lease:change"])
 @pytest.mark.parametrize("how", LOST)
-def test_a_reentry_whose_lease_change_reply_was_lost_comes_out_acquired(
-    make: Maker, proxy: FaultProxy, how: str
+def test_a_reentry_whose_lease_reply_was_lost_comes_out_acquired(
+    make: Maker, proxy: FaultProxy, how: str, step: str
 ) -> None:
     store = make(FakeClock())
     first = store.acquire("job", "holder-a", TTL)
-    fault = lose(proxy, how, "lease:change")
+    fault = lose(proxy, how, step)
     again = store.acquire("job", "holder-a", TTL)
     assert fault.fired == 1
     assert again.token > first.token

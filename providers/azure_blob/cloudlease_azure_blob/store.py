@@ -150,8 +150,11 @@ class AzureBlobStore(BaseStore):
     def _take(self, request: AcquireRequest, stored: rec.Stored, new_id: str, seconds: int) -> bool:
         """Take the blob lease for ``new_id`` if the blob is still as read; False on a race.
 
-        A free blob lease is acquired; our own active one (re-entry) is changed to ``new_id``,
-        so leases handed out before no longer renew. Both are conditioned on the read's ETag.
+        A free blob lease is acquired. Our own active one (re-entry) is first acquired again
+        under its id, which restarts its period with the asked duration (a Change Lease keeps
+        the old expiry, which may be sooner than this grant's deadline), then changed to
+        ``new_id``, so leases handed out before no longer renew. All are conditioned on the
+        read's ETag.
         """
         name = request.name
         condition: dict[str, Any] = {
@@ -162,7 +165,9 @@ class AzureBlobStore(BaseStore):
             if stored.leased:
                 assert stored.record is not None
                 old_id = rec.lease_id(name, stored.record.holder, stored.record.token)
-                self.blobs.lease_client(name, old_id).change(new_id, **condition)
+                ours = self.blobs.lease_client(name, old_id)
+                ours.acquire(seconds, **condition)  # restarts the period from now
+                ours.change(new_id, **condition)
             else:
                 self.blobs.lease_client(name, new_id).acquire(seconds, **condition)
         except AzureError as exc:
