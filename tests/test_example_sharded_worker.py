@@ -14,11 +14,13 @@ import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from collections import Counter
 from pathlib import Path
 from types import ModuleType
 
 from cloudlease import open_store
+from cloudlease.scheduler import MAX_WORKERS
 from tests.emulators import ROOT
 from tests.examples import example_env
 from tests.helpers import eventually
@@ -122,3 +124,21 @@ def test_workers_rebalance_partitions_as_they_come_and_go(tmp_path: Path) -> Non
         assert owner.setdefault((partition, token), worker) == worker, (partition, token)
         newest[partition] = token
     assert len(dead) in (10, 11)
+
+
+def test_one_worker_holds_every_partition_without_a_thread_per_lease(tmp_path: Path) -> None:
+    module = example()
+    store = open_store(f"sqlite:///{tmp_path / 'leases.db'}")
+    store.init()
+    before = threading.active_count()
+    worker = module.ShardedWorker(
+        store, module.PartitionSink(str(tmp_path / "sink.db")), "solo", 64, 30.0
+    )
+    try:
+        worker.rebalance()
+        worker.work()
+        assert sorted(worker.held) == list(range(64))
+        assert threading.active_count() - before <= 1 + MAX_WORKERS  # the scheduler and its pool
+    finally:
+        worker.stop()
+    assert [r.holder for r in store.records()] == [""] * 65  # 64 partitions and the member
