@@ -56,6 +56,7 @@ _PROVIDERS = {
 #: Which distribution provides the async side of a scheme.
 _ASYNC_PROVIDERS = {
     "dynamodb": "cloudlease-dynamodb[async]",
+    "firestore": "cloudlease-firestore",
     "azblob": "cloudlease-azure-blob[async]",
 }
 

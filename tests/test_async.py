@@ -457,6 +457,7 @@ ASYNC_MODULES = (
     "cloudlease.async_tenure",
     "cloudlease.async_elector",
     "cloudlease.stores.aio",
+    "cloudlease_firestore.aio",
 )
 
 

@@ -26,6 +26,7 @@ def test_the_boto3_providers_load_no_asyncio(code: str) -> None:
     [
         ("boto3", "cloudlease_dynamodb.store"),
         ("google.cloud.firestore", "cloudlease_firestore.store"),
+        ("google.cloud.firestore", "cloudlease_firestore"),  # what open_store("firestore://") loads
         ("azure.storage.blob", "cloudlease_azure_blob.store"),
     ],
 )

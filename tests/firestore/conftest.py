@@ -15,6 +15,7 @@ import pytest
 from tests.emulators import ManagedProcess, free_port, port_open, unavailable
 
 if TYPE_CHECKING:  # the SDK and the provider load when a fixture needs them, not at collection
+    from cloudlease.testing.blocking import Sides
     from cloudlease_firestore import FirestoreStore
     from tests.firestore.interceptors import Interceptor
 
@@ -115,3 +116,25 @@ def make_store(emulator: Emulator, collection: str, interceptor: Interceptor) ->
     for store in stores:
         store.close()
         store.client._firestore_api.transport.close()
+
+
+@pytest.fixture
+def make_either(
+    make_store: Any, emulator: Emulator, collection: str, interceptor: Interceptor, side: Sides
+) -> Iterator[Any]:
+    """``make_store`` on the sync side, or an ``AsyncFirestoreStore`` on the same collection
+    (its requests counted by ``interceptor`` too) seen through a ``BlockingStore``."""
+    from tests.firestore.interceptors import intercepted_async_client
+
+    clients: list[Any] = []
+
+    def asynchronous(**options: Any) -> Any:
+        from cloudlease_firestore.aio import AsyncFirestoreStore
+
+        clients.append(intercepted_async_client(emulator.project, interceptor))
+        return AsyncFirestoreStore(emulator.project, collection, client=clients[-1], **options)
+
+    yield side.factory(make_store, asynchronous)
+    for client in clients:  # a client passed in is ours to close, on the loop it ran on
+        if client._firestore_api_internal is not None and side.loop is not None:
+            side.loop.run_until_complete(client._firestore_api.transport.close())

@@ -131,6 +131,52 @@ class Interceptor(
         return self._intercept(continuation, client_call_details, request)
 
 
+class _Counting:
+    """Counts requests by method into ``interceptor.requests``, on a ``grpc.aio`` channel
+    (faults and actions are the sync channel's only)."""
+
+    def __init__(self, interceptor: Interceptor) -> None:
+        self.interceptor = interceptor
+
+    async def _count(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+        method = details.method
+        method = method.decode() if isinstance(method, bytes) else method
+        with self.interceptor._lock:
+            self.interceptor.requests[method.rsplit("/", 1)[-1]] += 1
+        return await continuation(details, request)
+
+
+# grpc.aio files an interceptor under its first kind only: one class per kind.
+class _CountingUnary(_Counting, grpc.aio.UnaryUnaryClientInterceptor):
+    async def intercept_unary_unary(
+        self, continuation: Callable[..., Any], client_call_details: Any, request: Any
+    ) -> Any:
+        return await self._count(continuation, client_call_details, request)
+
+
+class _CountingStream(_Counting, grpc.aio.UnaryStreamClientInterceptor):
+    async def intercept_unary_stream(
+        self, continuation: Callable[..., Any], client_call_details: Any, request: Any
+    ) -> Any:
+        return await self._count(continuation, client_call_details, request)
+
+
+def intercepted_async_client(project: str, interceptor: Interceptor) -> firestore.AsyncClient:
+    """A firestore.AsyncClient for the emulator (FIRESTORE_EMULATOR_HOST) whose ``grpc.aio``
+    channel counts requests into ``interceptor``; the channel is made on first use, on the
+    loop that uses it."""
+    counting: list[grpc.aio.ClientInterceptor] = [
+        _CountingUnary(interceptor),
+        _CountingStream(interceptor),
+    ]
+
+    class Counted(firestore.AsyncClient):
+        def _emulator_channel(self, transport: Any) -> Any:
+            return grpc.aio.insecure_channel(str(self._emulator_host), interceptors=counting)
+
+    return Counted(project=project)
+
+
 def intercepted_client(host: str, project: str, interceptor: Interceptor) -> firestore.Client:
     """A firestore.Client for the emulator at ``host`` whose channel goes through ``interceptor``.
 

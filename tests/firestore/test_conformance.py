@@ -1,4 +1,4 @@
-"""The core conformance suite on Google's Firestore emulator."""
+"""The core conformance suite on Google's Firestore emulator, on both sides of the store."""
 
 from __future__ import annotations
 
@@ -14,15 +14,16 @@ from cloudlease_firestore import FirestoreStore
 
 class TestFirestoreStore(ConformanceSuite):
     @pytest.fixture
-    def make_store(self, make_store: Any) -> StoreFactory:
-        factory: StoreFactory = make_store
+    def make_store(self, make_either: Any) -> StoreFactory:
+        factory: StoreFactory = make_either
         return factory
 
     def fenced_write(self, store: BaseStore, lease: Lease) -> None:
         """A transaction that fences with ``store.fence`` and writes a document of its own."""
         from google.cloud import firestore
 
-        assert isinstance(store, FirestoreStore)
+        if not isinstance(store, FirestoreStore):
+            pytest.skip("fenced writes are the sync store's (docs/async.md)")
         target = store.client.collection(f"{store.collection}-sink").document("report")
 
         @firestore.transactional

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ import grpc
 import pytest
 
 from cloudlease.errors import ConfigError, StoreMisconfigured
-from cloudlease.urls import open_store
+from cloudlease.urls import open_async_store, open_store
 from cloudlease_firestore import IAM_ROLE, FirestoreStore, from_url
 from tests.emulators import ROOT, free_port
 from tests.firestore.conftest import PROJECT, Emulator, start_emulator
@@ -165,9 +165,13 @@ def test_url_forms_and_options() -> None:
         ("firestore://bad project/leases", "project"),
     ],
 )
-def test_bad_urls_are_refused_before_any_request(url: str, match: str) -> None:
+@pytest.mark.parametrize("opener", [from_url, open_async_store], ids=["sync", "async"])
+def test_bad_urls_are_refused_before_any_request(
+    url: str, match: str, opener: Callable[[str], object]
+) -> None:
+    """On both sides: the async side (``open_async_store``) parses the same URLs."""
     with pytest.raises(ConfigError, match=match) as caught:
-        from_url(url)
+        opener(url)
     assert (
         caught.value.store == url or url in str(caught.value) or "firestore://" in str(caught.value)
     )

@@ -13,6 +13,7 @@ import pytest
 from google.cloud import firestore
 
 from cloudlease.errors import ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
+from cloudlease.store import BaseStore
 from cloudlease.testing.clock import FakeClock
 from cloudlease_firestore import FIELDS, TTL_FIELD, FirestoreStore, document_id, lease_name
 from tests.firestore.interceptors import Interceptor
@@ -33,6 +34,13 @@ def store(make_store: Any, clock: FakeClock) -> FirestoreStore:
     return made
 
 
+@pytest.fixture
+def either(make_either: Any, clock: FakeClock) -> BaseStore:
+    """The store on the sync side, then on the async side: the same requests on the wire."""
+    made: BaseStore = make_either(clock=clock, takeover_allowance=0.0)
+    return made
+
+
 def counts(interceptor: Interceptor) -> dict[str, int]:
     found = dict(interceptor.requests)
     interceptor.reset()
@@ -43,8 +51,9 @@ def counts(interceptor: Interceptor) -> dict[str, int]:
 
 
 def test_acquire_takes_a_read_and_a_commit_and_renew_release_one_each(
-    store: FirestoreStore, interceptor: Interceptor, clock: FakeClock
+    either: BaseStore, interceptor: Interceptor, clock: FakeClock
 ) -> None:
+    store = either
     lease = store.acquire("job", A, TTL)  # first use: the commit's precondition is exists=False
     assert counts(interceptor) == {"BatchGetDocuments": 1, "Commit": 1}
     clock.advance(1)
@@ -70,13 +79,13 @@ def test_acquire_takes_a_read_and_a_commit_and_renew_release_one_each(
 
 
 def test_a_refused_acquire_is_one_read_and_writes_nothing(
-    store: FirestoreStore, interceptor: Interceptor
+    either: BaseStore, store: FirestoreStore, interceptor: Interceptor
 ) -> None:
-    store.acquire("job", A, TTL)
+    either.acquire("job", A, TTL)
     before = store.document("job").get().update_time
     interceptor.reset()
     with pytest.raises(LeaseHeld) as caught:
-        store.acquire("job", B, TTL)
+        either.acquire("job", B, TTL)
     assert counts(interceptor) == {"BatchGetDocuments": 1}
     assert caught.value.record is not None and caught.value.record.holder == A
     assert store.document("job").get().update_time == before
@@ -95,8 +104,9 @@ def test_a_steal_is_a_read_then_the_acquire_on_the_update_time_it_reads(
 
 
 def test_renew_after_takeover_reads_once_and_writes_nothing_more(
-    store: FirestoreStore, interceptor: Interceptor, clock: FakeClock
+    either: BaseStore, interceptor: Interceptor, clock: FakeClock
 ) -> None:
+    store = either
     lease = store.acquire("job", A, TTL)
     clock.advance(TTL + 1)
     store.acquire("job", B, TTL)

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeVar
 
 from google.auth import exceptions as auth_exceptions
-from google.cloud import firestore
+from google.cloud.firestore_v1.base_client import BaseClient
 
 from cloudlease.errors import ConfigError, StoreMisconfigured
 from cloudlease_firestore._errors import Where
+
+C = TypeVar("C", bound=BaseClient)
 
 EMULATOR_ENV = "FIRESTORE_EMULATOR_HOST"
 # Lenient on purpose: the emulator and domain-scoped projects ("example.com:app") differ
@@ -44,9 +46,10 @@ def check_names(project: str, collection: str, database: str, *, url: str) -> No
 
 
 def build_client(
-    project: str | None, database: str, credentials: Any, where: Where
-) -> firestore.Client:
-    """A client for ``project``/``database``; honours FIRESTORE_EMULATOR_HOST as the SDK does.
+    kind: type[C], project: str | None, database: str, credentials: Any, where: Where
+) -> C:
+    """A ``kind`` (``firestore.Client`` or ``firestore.AsyncClient``) for ``project``/
+    ``database``; honours FIRESTORE_EMULATOR_HOST as the SDK does.
 
     Credentials come from ``credentials`` or Application Default Credentials
     (GOOGLE_APPLICATION_CREDENTIALS, ``gcloud auth application-default login``, the metadata
@@ -54,7 +57,7 @@ def build_client(
     (GOOGLE_CLOUD_PROJECT, the credentials).
     """
     try:
-        client = firestore.Client(project=project, database=database, credentials=credentials)
+        client = kind(project=project, database=database, credentials=credentials)
     except auth_exceptions.DefaultCredentialsError as exc:
         raise StoreMisconfigured(
             f"no Google credentials for {where.described}: looked at GOOGLE_APPLICATION_"

@@ -7,37 +7,32 @@ invalid or closed", hiding that the first one landed. So cloudlease calls the ge
 (the client's own channel and credentials, emulator included) with ``retry=None`` and its own
 timeout, and decides itself which failures are ambiguous and which are retried.
 
+``Rpc`` builds the requests; the store's flows yield them as ``Call(method, (request,))`` and
+a driver sends each once: ``send`` on a ``firestore.Client``, ``send_async`` on a
+``firestore.AsyncClient`` (a streaming reply comes back as a list either way).
+
 This module is the only place that touches SDK internals (``Client._firestore_api``,
-``_rpc_metadata``, ``_database_string``), all stable since google-cloud-firestore 2.0.
+``_rpc_metadata``, ``_database_string``, the same on ``AsyncClient``), all stable since
+google-cloud-firestore 2.0.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from typing import Any
 
-from google.cloud import firestore
 from google.cloud.firestore_v1.types import common, document, query, write
 from google.cloud.firestore_v1.types import firestore as firestore_pb
 
+#: The methods whose reply is a stream (sent back to the flow as a list).
+STREAMING = frozenset({"batch_get_documents", "run_query"})
+
 
 class Rpc:
-    """Get, commit and list on one collection, each a single request."""
+    """The requests on one collection (get, commit, list) and the writes a commit carries."""
 
-    def __init__(
-        self,
-        client: firestore.Client,
-        collection: str,
-        timeout: float,
-        stamps: Callable[[Any, float, float], None] | None = None,
-        now_ms: Callable[[], float] = lambda: time.time() * 1000,
-    ) -> None:
-        """``stamps(server_time, sent_ms, received_ms)``, when given, is told the server's
-        time of each reply that carries one (commit and read times) with the instants, on
-        ``now_ms``, at which the request was sent and answered."""
-        self.stamps = stamps
-        self.now_ms = now_ms
+    def __init__(self, client: Any, collection: str, timeout: float) -> None:
+        """``client``: a ``firestore.Client`` or ``firestore.AsyncClient``."""
         self.api: Any = client._firestore_api
         self.metadata: list[tuple[str, str]] = list(client._rpc_metadata)
         self.database: str = client._database_string
@@ -49,47 +44,57 @@ class Rpc:
         """The full resource name of document ``doc_id``."""
         return f"{self.parent}/{self.collection}/{doc_id}"
 
-    def _call(self, method: str, request: Any) -> Any:
-        return getattr(self.api, method)(
+    def send(self, method: str, request: Any) -> Any:
+        """Send ``request`` once on a sync client."""
+        reply = getattr(self.api, method)(
             request=request, metadata=self.metadata, retry=None, timeout=self.timeout
         )
+        return list(reply) if method in STREAMING else reply
 
-    def get(self, doc_id: str) -> document.Document | None:
-        """BatchGetDocuments of one document (strongly consistent), or None when missing."""
-        request = firestore_pb.BatchGetDocumentsRequest(
+    async def send_async(self, method: str, request: Any) -> Any:
+        """Send ``request`` once on an async client."""
+        reply = await getattr(self.api, method)(
+            request=request, metadata=self.metadata, retry=None, timeout=self.timeout
+        )
+        return [response async for response in reply] if method in STREAMING else reply
+
+    def get(self, doc_id: str) -> firestore_pb.BatchGetDocumentsRequest:
+        """BatchGetDocuments of one document (strongly consistent)."""
+        return firestore_pb.BatchGetDocumentsRequest(
             database=self.database, documents=[self.path(doc_id)]
         )
-        sent = self.now_ms()
-        for response in self._call("batch_get_documents", request):
-            self._stamp(response.read_time, sent)
+
+    @staticmethod
+    def found(replies: Sequence[Any]) -> tuple[document.Document | None, Any]:
+        """The document a BatchGetDocuments reply found (None when missing), and its read time."""
+        read_time = None
+        for response in replies:
+            read_time = response.read_time
             if firestore_pb.BatchGetDocumentsResponse.pb(response).HasField("found"):
-                found: document.Document = response.found
-                return found
-        return None
+                return response.found, read_time
+        return None, read_time
 
-    def commit(self, writes: Sequence[write.Write]) -> firestore_pb.CommitResponse:
-        """Commit ``writes`` (outside any transaction: their preconditions decide), once."""
-        request = firestore_pb.CommitRequest(database=self.database, writes=list(writes))
-        sent = self.now_ms()
-        response: firestore_pb.CommitResponse = self._call("commit", request)
-        self._stamp(response.commit_time, sent)
-        return response
+    def commit(self, writes: Sequence[write.Write]) -> firestore_pb.CommitRequest:
+        """Commit ``writes`` (outside any transaction: their preconditions decide)."""
+        return firestore_pb.CommitRequest(database=self.database, writes=list(writes))
 
-    def _stamp(self, server_time: Any, sent_ms: float) -> None:
-        if self.stamps is not None and server_time is not None:
-            self.stamps(server_time, sent_ms, self.now_ms())
-
-    def list(self) -> Iterator[document.Document]:
+    def query(self) -> firestore_pb.RunQueryRequest:
         """RunQuery over the whole collection."""
-        request = firestore_pb.RunQueryRequest(
+        return firestore_pb.RunQueryRequest(
             parent=self.parent,
             structured_query=query.StructuredQuery(
                 from_=[query.StructuredQuery.CollectionSelector(collection_id=self.collection)]
             ),
         )
-        for response in self._call("run_query", request):
-            if firestore_pb.RunQueryResponse.pb(response).HasField("document"):
-                yield response.document
+
+    @staticmethod
+    def listed(replies: Sequence[Any]) -> list[document.Document]:
+        """The documents of a RunQuery reply."""
+        return [
+            response.document
+            for response in replies
+            if firestore_pb.RunQueryResponse.pb(response).HasField("document")
+        ]
 
     def put(
         self,

@@ -6,7 +6,11 @@ from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cloudlease.errors import ConfigError
-from cloudlease_firestore.store import DEFAULT_COLLECTION, FirestoreStore
+from cloudlease_firestore._core import DEFAULT_COLLECTION
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from cloudlease_firestore.store import FirestoreStore
 
 _OPTIONS = {"database": str, "timeout": float, "cleanup_after": float, "max_attempts": int}
 
@@ -19,6 +23,14 @@ def from_url(url: str, **options: Any) -> FirestoreStore:
     ``cleanup_after`` (seconds past expiry for the TTL field), ``max_attempts``. Keyword
     ``options`` go to FirestoreStore (``client=``, ``credentials=``, ``clock=``...).
     """
+    from cloudlease_firestore.store import FirestoreStore
+
+    project, collection = parse_url(url, options)
+    return FirestoreStore(project, collection, **options)
+
+
+def parse_url(url: str, options: dict[str, Any]) -> tuple[str | None, str]:
+    """(project or None, collection) of ``url``; its query options go into ``options``."""
     parts = urlsplit(url)
     path = unquote(parts.path).strip("/")
     if parts.scheme != "firestore" or "/" in path or parts.fragment:
@@ -47,4 +59,4 @@ def from_url(url: str, **options: Any) -> FirestoreStore:
                 f"e.g. {key}={'3' if kind is int else '10'}",
                 store=url,
             ) from None
-    return FirestoreStore(unquote(parts.netloc) or None, path or DEFAULT_COLLECTION, **options)
+    return unquote(parts.netloc) or None, path or DEFAULT_COLLECTION
