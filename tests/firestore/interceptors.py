@@ -132,18 +132,31 @@ class Interceptor(
 
 
 class _Counting:
-    """Counts requests by method into ``interceptor.requests``, on a ``grpc.aio`` channel
-    (faults and actions are the sync channel's only)."""
+    """``Interceptor``'s counts, faults and actions on a ``grpc.aio`` channel."""
 
     def __init__(self, interceptor: Interceptor) -> None:
         self.interceptor = interceptor
 
-    async def _count(self, continuation: Callable[..., Any], details: Any, request: Any) -> Any:
+    async def _intercept(
+        self, continuation: Callable[..., Any], details: Any, request: Any, streams: bool
+    ) -> Any:
         method = details.method
-        method = method.decode() if isinstance(method, bytes) else method
-        with self.interceptor._lock:
-            self.interceptor.requests[method.rsplit("/", 1)[-1]] += 1
-        return await continuation(details, request)
+        method = (method.decode() if isinstance(method, bytes) else method).rsplit("/", 1)[-1]
+        action = self.interceptor._action(method)
+        if action is not None:
+            action()
+        fault = self.interceptor._take(method)
+        if fault is None:
+            return await continuation(details, request)
+        if fault.when == "after":
+            call = await continuation(details, request)
+            # Drain the call: the server has answered (and applied the request).
+            if streams:
+                _ = [response async for response in call]
+            else:
+                await call
+        empty = grpc.aio.Metadata()
+        raise grpc.aio.AioRpcError(fault.code, empty, empty, details=fault.details)
 
 
 # grpc.aio files an interceptor under its first kind only: one class per kind.
@@ -151,20 +164,20 @@ class _CountingUnary(_Counting, grpc.aio.UnaryUnaryClientInterceptor):
     async def intercept_unary_unary(
         self, continuation: Callable[..., Any], client_call_details: Any, request: Any
     ) -> Any:
-        return await self._count(continuation, client_call_details, request)
+        return await self._intercept(continuation, client_call_details, request, streams=False)
 
 
 class _CountingStream(_Counting, grpc.aio.UnaryStreamClientInterceptor):
     async def intercept_unary_stream(
         self, continuation: Callable[..., Any], client_call_details: Any, request: Any
     ) -> Any:
-        return await self._count(continuation, client_call_details, request)
+        return await self._intercept(continuation, client_call_details, request, streams=True)
 
 
 def intercepted_async_client(project: str, interceptor: Interceptor) -> firestore.AsyncClient:
     """A firestore.AsyncClient for the emulator (FIRESTORE_EMULATOR_HOST) whose ``grpc.aio``
-    channel counts requests into ``interceptor``; the channel is made on first use, on the
-    loop that uses it."""
+    channel counts requests into ``interceptor`` and takes its faults and actions; the channel
+    is made on first use, on the loop that uses it."""
     counting: list[grpc.aio.ClientInterceptor] = [
         _CountingUnary(interceptor),
         _CountingStream(interceptor),

@@ -143,8 +143,9 @@ def test_foreign_write_that_keeps_the_holder_is_redone_on_the_read_that_found_it
 
 @pytest.mark.parametrize("code", [Code.DEADLINE_EXCEEDED, Code.UNAVAILABLE])
 def test_commit_applied_but_response_lost_holds_the_lease_exactly_once(
-    store: FirestoreStore, interceptor: Interceptor, code: grpc.StatusCode
+    either: BaseStore, interceptor: Interceptor, code: grpc.StatusCode
 ) -> None:
+    store = either
     interceptor.fail("Commit", code, "response lost", when="after")
     lease = store.acquire("job", A, TTL)
     # One commit only: neither the SDK nor the store re-sent it.
@@ -161,8 +162,9 @@ def test_commit_applied_but_response_lost_holds_the_lease_exactly_once(
 
 
 def test_commit_that_never_arrived_is_reported_not_hidden(
-    store: FirestoreStore, interceptor: Interceptor
+    either: BaseStore, interceptor: Interceptor
 ) -> None:
+    store = either
     interceptor.fail("Commit", Code.UNAVAILABLE, "connection reset", when="before")
     with pytest.raises(StoreUnavailable, match="did not apply") as caught:
         store.acquire("job", A, TTL)
@@ -172,8 +174,9 @@ def test_commit_that_never_arrived_is_reported_not_hidden(
 
 
 def test_lost_renew_response_keeps_the_lease_and_the_next_renew_is_one_request(
-    store: FirestoreStore, interceptor: Interceptor, clock: FakeClock
+    either: BaseStore, interceptor: Interceptor, clock: FakeClock
 ) -> None:
+    store = either
     lease = store.acquire("job", A, TTL)
     clock.advance(1)
     interceptor.fail("Commit", Code.DEADLINE_EXCEEDED, "response lost", when="after")
@@ -186,8 +189,9 @@ def test_lost_renew_response_keeps_the_lease_and_the_next_renew_is_one_request(
 
 
 def test_an_aborted_commit_is_sent_again_on_the_same_read(
-    store: FirestoreStore, interceptor: Interceptor
+    either: BaseStore, interceptor: Interceptor
 ) -> None:
+    store = either
     interceptor.fail("Commit", Code.ABORTED, "Transaction lock timeout.")
     lease = store.acquire("job", A, TTL)
     assert counts(interceptor) == {"BatchGetDocuments": 1, "Commit": 2}
