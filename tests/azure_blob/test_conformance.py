@@ -1,4 +1,5 @@
-"""The core conformance suite on Azurite, with ttl = 15 s (Azure's minimum blob lease).
+"""The core conformance suite on Azurite, with ttl = 15 s (Azure's minimum blob lease), on
+both sides (the ``side`` fixture): ``AzureBlobStore`` and ``AsyncAzureBlobStore`` (aio).
 
 Expiry is the server's: ``let_expire`` breaks the blob leases (break period 0, which is what
 a lapsed lease looks like to the next acquirer) and advances the FakeClock, so the suite does
@@ -10,44 +11,63 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from azure.storage.blob import BlobLeaseClient
+from azure.storage.blob import BlobLeaseClient, ContainerClient
 
 from cloudlease.errors import LeaseHeld
 from cloudlease.lease import Lease
 from cloudlease.store import BaseStore
+from cloudlease.testing.blocking import BlockingStore, Sides
 from cloudlease.testing.clock import FakeClock
 from cloudlease.testing.conformance import A, B, ConformanceSuite, StoreFactory
 from cloudlease_azure_blob import AzureBlobStore
 from tests.azure_blob.azurite import Azurite
 
 
-def break_all(store: AzureBlobStore) -> None:
-    """Break every active blob lease in the store's container (as if each had lapsed)."""
-    for blob in store.container_client.list_blobs():
+def break_all(client: ContainerClient) -> None:
+    """Break every active blob lease in ``client``'s container (as if each had lapsed)."""
+    for blob in client.list_blobs():
         if blob.lease.state in ("leased", "breaking"):
-            client = store.container_client.get_blob_client(blob.name)
-            BlobLeaseClient(client).break_lease(lease_break_period=0)
+            BlobLeaseClient(client.get_blob_client(blob.name)).break_lease(lease_break_period=0)
 
 
 class TestAzureBlobConformance(ConformanceSuite):
     ttl = 15.0
+    client: ContainerClient  # a sync client on the test's container, for let_expire
 
     @pytest.fixture
-    def make_store(self, azurite: Azurite, container: str) -> StoreFactory:
+    def make_store(
+        self,
+        azurite: Azurite,
+        container: str,
+        side: Sides,
+        monkeypatch: pytest.MonkeyPatch,
+    ) -> StoreFactory:
+        self.client = azurite.container_client(container)
+
         def make(**options: Any) -> BaseStore:
             store, _ = azurite.store(container, **options)
             return store
 
-        return make
+        def asynchronous(**options: Any) -> Any:
+            from cloudlease_azure_blob.aio import AsyncAzureBlobStore
+
+            # The store opens its own aio client, from the connection string as in production.
+            monkeypatch.setenv("AZURE_STORAGE_CONNECTION_STRING", azurite.connection_string)
+            return AsyncAzureBlobStore(azurite.url(container), **options)
+
+        return side.factory(make, asynchronous)
 
     def fenced_write(self, store: BaseStore, lease: Lease) -> None:
         """Write the lease blob's content under the blob lease: Azure refuses a stale one."""
+        data = f"written under token {lease.token}".encode()
+        if isinstance(store, BlockingStore):  # the async side's own helper, awaited
+            store.loop.run_until_complete(store.inner.write_lease_blob(lease, data))  # type: ignore[attr-defined]
+            return
         assert isinstance(store, AzureBlobStore)
-        store.write_lease_blob(lease, f"written under token {lease.token}".encode())
+        store.write_lease_blob(lease, data)
 
     def let_expire(self, store: BaseStore, clock: FakeClock, seconds: float) -> None:
-        assert isinstance(store, AzureBlobStore)
-        break_all(store)
+        break_all(self.client)
         clock.advance(seconds)
 
     def test_takeover_waits_for_the_takeover_allowance(
@@ -63,8 +83,7 @@ class TestAzureBlobConformance(ConformanceSuite):
         with pytest.raises(LeaseHeld) as caught:
             store.acquire("job", B, self.ttl)
         assert caught.value.record is not None and caught.value.record.holder == A
-        assert isinstance(store, AzureBlobStore)
-        break_all(store)  # the server frees it: no allowance is waited for
+        break_all(self.client)  # the server frees it: no allowance is waited for
         taken = store.acquire("job", B, self.ttl)
         assert taken.holder == B and taken.token > first.token
 

@@ -100,7 +100,7 @@ def test_ttl_maps_to_a_whole_second_blob_lease_and_never_past_60s(
     long = store.acquire("long", "a", 90)
     assert long.ttl == 60 and long.expires_at == clock.wall_ms() + 60_000
     assert long.deadline == pytest.approx(clock.monotonic() + 60)  # the grant, before any margin
-    props = store.blobs.blob("long").get_blob_properties()
+    props = store.blob("long").get_blob_properties()
     assert props.metadata["lease_seconds"] == "60" and props.lease.duration == "fixed"
     with pytest.raises(ConfigError, match="duration it was acquired with"):
         store.renew(short, 30)
@@ -147,13 +147,13 @@ def test_read_only_identity_is_told_the_role_it_needs(azurite: Azurite, containe
 
 def test_a_blob_that_is_not_a_lease_blob_is_refused(azurite: Azurite, container: str) -> None:
     store, _ = azurite.store(container)
-    store.blobs.blob("job").upload_blob(b"someone's data")
+    store.blob("job").upload_blob(b"someone's data")
     with pytest.raises(StoreMisconfigured, match="not a cloudlease lease blob") as caught:
         store.acquire("job", "a", 15)
     assert "cloudlease/job" in str(caught.value) and "prefix" in str(caught.value)
-    assert store.blobs.blob("job").download_blob().readall() == b"someone's data"
+    assert store.blob("job").download_blob().readall() == b"someone's data"
     assert store.records() == []  # listing skips it
-    store.blobs.blob("odd").upload_blob(b"", metadata={"cloudlease": "1", "token": "x1"})
+    store.blob("odd").upload_blob(b"", metadata={"cloudlease": "1", "token": "x1"})
     with pytest.raises(CorruptRecord, match="cloudlease/odd"):
         store.get("odd")
 

@@ -22,7 +22,7 @@ def test_a_completed_tick_stays_done_after_its_blob_lease_is_gone(azurite: Azuri
         runs.append(current_lease().name)
 
     job({"time": "2026-01-01T00:00:00Z"})
-    break_all(store)  # the server-side lease is gone, as after its 60 s
+    break_all(store.container_client)  # the server-side lease is gone, as after its 60 s
     clock.advance(3600)
     transport.reset()
     try:

@@ -331,7 +331,7 @@ class AzureBlobBackend(_TwoClients):
         from cloudlease_azure_blob import AzureBlobStore
 
         assert isinstance(store, AzureBlobStore)
-        store.blobs.break_lease(name)
+        store.run(store.blobs.break_lease(name))
 
 
 class S3Backend(_Base):

@@ -57,7 +57,7 @@ class Env:
         """The record as stored (Azure's ``get`` reports a moving expiry while leased, so its
         stored record is read instead)."""
         if self.kind == "azure_blob":
-            stored = self.store.blobs.read("job")  # type: ignore[attr-defined]
+            stored = self.store.run(self.store.blobs.read("job"))  # type: ignore[attr-defined]
             return None if stored is None else stored.record
         return self.store.get("job")
 
@@ -436,7 +436,7 @@ def test_emulator_stopped_in_the_middle_of_a_hold(
         clock = FakeClock()
         store, _ = azurite.store(container, clock=clock)
         with hold(store, "job", ttl=15, holder=A, metadata={"v": 1}) as held:
-            stored = store.blobs.read("job")
+            stored = store.run(store.blobs.read("job"))
             assert stored is not None
             before = stored.record
             server.stop()
@@ -448,7 +448,7 @@ def test_emulator_stopped_in_the_middle_of_a_hold(
             assert held.lost.wait(10), "the keeper did not step down"
             assert "stepped down" in (held.reason or "")
         server = start()
-        stored = store.blobs.read("job")
+        stored = store.run(store.blobs.read("job"))
         assert stored is not None and stored.record == before
     finally:
         server.stop()

@@ -2,7 +2,9 @@
 
 Credentials: the connection string in ``AZURE_STORAGE_CONNECTION_STRING`` when it is set (its
 account must be ACCOUNT; it carries its own endpoint), otherwise ``DefaultAzureCredential``
-(imported only then) against ``https://ACCOUNT.blob.core.windows.net`` or ``endpoint``.
+(imported only then) against ``https://ACCOUNT.blob.core.windows.net`` or ``endpoint``. The
+async side (``aio=True``) builds the same client from ``azure.storage.blob.aio`` and
+``azure.identity.aio``, imported only then.
 """
 
 from __future__ import annotations
@@ -12,8 +14,6 @@ import re
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
-
-from azure.storage.blob import BlobServiceClient, ContainerClient, LinearRetry
 
 from cloudlease.errors import ConfigError
 
@@ -29,10 +29,13 @@ RETRY_BACKOFF: Any = 0.3  # seconds (the SDK's stubs say int; it takes a float)
 RETRY_JITTER: Any = 0.1
 
 
-def client_options() -> dict[str, Any]:
-    """Keyword arguments for the SDK client: short timeouts, quick linear retries."""
+def client_options(sdk: Any = None) -> dict[str, Any]:
+    """Keyword arguments for the SDK client (``sdk``: ``azure.storage.blob`` by default, or
+    its ``aio`` package): short timeouts, quick linear retries."""
+    if sdk is None:
+        import azure.storage.blob as sdk
     return {
-        "retry_policy": LinearRetry(
+        "retry_policy": sdk.LinearRetry(
             backoff=RETRY_BACKOFF, random_jitter_range=RETRY_JITTER, retry_total=RETRY_TOTAL
         ),
         "connection_timeout": 3,
@@ -100,14 +103,18 @@ def parse_url(url: str) -> Location:
     return Location(account, container, prefix, endpoint)
 
 
-def open_client(location: Location, **overrides: Any) -> tuple[ContainerClient, Any]:
+def open_client(location: Location, *, aio: bool = False, **overrides: Any) -> tuple[Any, Any]:
     """A ContainerClient for ``location`` (connection string or DefaultAzureCredential), and
-    the credential to close with it (None for a connection string)."""
-    options = {**client_options(), **overrides}
+    the credential to close with it (None for a connection string); an aio one if ``aio``."""
+    if aio:
+        from azure.storage.blob import aio as sdk
+    else:
+        import azure.storage.blob as sdk  # type: ignore[no-redef]
+    options = {**client_options(sdk), **overrides}
     connection_string = os.environ.get(CONNECTION_STRING_ENV, "")
     if connection_string:
         try:
-            service = BlobServiceClient.from_connection_string(connection_string, **options)
+            service = sdk.BlobServiceClient.from_connection_string(connection_string, **options)
         except ValueError as exc:
             raise ConfigError(
                 f"{CONNECTION_STRING_ENV} is not a valid connection string ({exc}); copy it "
@@ -121,10 +128,13 @@ def open_client(location: Location, **overrides: Any) -> tuple[ContainerClient, 
                 store=location.url,
             )
         return service.get_container_client(location.container), None
-    from azure.identity import DefaultAzureCredential  # only when there is no connection string
+    if aio:  # the credential only when there is no connection string
+        from azure.identity.aio import DefaultAzureCredential
+    else:
+        from azure.identity import DefaultAzureCredential  # type: ignore[assignment]
 
     endpoint = location.endpoint or f"https://{location.account}.blob.core.windows.net"
     credential = DefaultAzureCredential()
-    return ContainerClient(
+    return sdk.ContainerClient(
         endpoint, location.container, credential=credential, **options
     ), credential
