@@ -3,8 +3,9 @@
 Requests per operation (happy path):
 
 - acquire: read the blob (properties + metadata), take the blob lease conditioned on that
-  read's ETag with a lease id derived from the new token (``change`` it instead when the record
-  already names this holder: re-entry), write the record under the new lease id = 3. A lease
+  read's ETag with a lease id derived from the new token (when the record already names this
+  holder, a re-entry: acquire it again under its id, then ``change`` it = one more), write the
+  record under the new lease id = 3. A lease
   name's very first acquisition creates the blob first (create-only) = 4. Refusal = 1.
 - renew: renew the blob lease = 1 (the record is not rewritten; see ``_record.as_observed``).
 - release: write the released record under the lease id, release the blob lease = 2.
