@@ -8,7 +8,7 @@ on first use.
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Protocol, TypedDict, runtime_checkable
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -20,6 +20,16 @@ if TYPE_CHECKING:
     from cloudlease.lease import Lease
     from cloudlease.records import LeaseRecord
     from cloudlease.skew import ClockOffset
+
+
+class Timing(TypedDict, total=False):
+    """The timing options every store takes (``StoreCore``), as one ``**timing`` argument:
+    ``clock``, ``takeover_allowance``, ``clock_skew_bound`` (default 1 s), ``safety_margin``."""
+
+    clock: Clock | None
+    takeover_allowance: Duration | None
+    clock_skew_bound: Duration
+    safety_margin: Duration | None
 
 
 @runtime_checkable

@@ -5,8 +5,8 @@ What ``@dataclass(frozen=True)`` gave them, without importing ``dataclasses`` (a
 ``replace(**changes)``, pickling by field values. A subclass declares ``__slots__`` and
 ``_fields`` (its ``__init__`` parameters, in order).
 
-- ``Frozen`` refuses assignment after ``__init__`` at runtime; its ``__init__`` sets each field
-  through ``setters(cls)`` (Capabilities, TimingPolicy: made once).
+- ``Frozen`` refuses assignment after ``__init__`` at runtime; its ``__init__`` sets the fields
+  with ``_set_fields`` (Capabilities, TimingPolicy: made once) or through ``setters(cls)``.
 - ``Value`` is immutable by contract: its fields are ``Final`` to type checkers and its
   ``__init__`` assigns them plainly. LeaseRecord and Lease are made on every lease operation,
   and a runtime refusal would cost each of them more than the operation itself on the memory
@@ -77,3 +77,8 @@ class Frozen(Value):
 
         def __delattr__(self, name: str) -> None:
             raise FrozenInstanceError(f"cannot delete field {name!r} of a frozen value")
+
+    def _set_fields(self, *values: Any) -> None:
+        """Set every field, in ``_fields`` order (for ``__init__`` only)."""
+        for field, value in zip(self._fields, values, strict=True):
+            _set(self, field, value)

@@ -69,7 +69,8 @@ class AsyncBaseStore(StoreCore):
         self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
     ) -> Lease:
         """``BaseStore.acquire``, awaited."""
-        return await run_async(self._acquire_flow(name, holder, ttl, metadata), self._perform)
+        request, start = self._acquire_request(name, holder, ttl, metadata)
+        return await run_async(self._acquire_flow(request, start), self._perform)
 
     async def steal(
         self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 
-from cloudlease._frozen import Frozen, _set
+from cloudlease._frozen import Frozen
 from cloudlease._validation import check_ttl
 
 TYPE_CHECKING = False
@@ -79,18 +79,16 @@ class Capabilities(Frozen):
         shared_across: str = "network",
         round_trips: Mapping[str, int] | None = None,
     ) -> None:
-        _set(self, "server_side_expiry", server_side_expiry)
-        _set(self, "min_ttl", min_ttl)
-        _set(self, "max_ttl", max_ttl)
-        _set(self, "longest_grant", longest_grant)
-        _set(self, "whole_seconds", whole_seconds)
-        _set(self, "ttl_rule", ttl_rule)
-        _set(self, "fencing", fencing)
-        _set(self, "consistency", consistency)
-        _set(self, "shared_across", shared_across)
-        _set(
-            self,
-            "round_trips",
+        self._set_fields(
+            server_side_expiry,
+            min_ttl,
+            max_ttl,
+            longest_grant,
+            whole_seconds,
+            ttl_rule,
+            fencing,
+            consistency,
+            shared_across,
             {"acquire": 1, "renew": 1, "release": 1, "get": 1}
             if round_trips is None
             else round_trips,

@@ -231,7 +231,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EX_UNAVAILABLE
     except CloudLeaseError as exc:
         print(f"cloudlease: {exc}", file=sys.stderr)
+        if _retry_later(exc):
+            return EX_TEMPFAIL
         return 1
+
+
+def _retry_later(exc: CloudLeaseError) -> bool:
+    """A refusal that wrote nothing and may pass later: steal's conflict, purge's refusal."""
+    from cloudlease.purge import PurgeRefused  # on the error path only: keep `status` light
+
+    return isinstance(exc, (StealConflict, PurgeRefused))
 
 
 def _open(args: argparse.Namespace) -> Any:
@@ -426,23 +435,13 @@ def _release(args: argparse.Namespace) -> int:
 def _steal(args: argparse.Namespace) -> int:
     from cloudlease.takeover import steal
 
-    store = _open(args)
-    try:
+    def take(store: Any) -> Any:
         metadata = _metadata(args.metadata, args.lease, store.url)
-        try:
-            done = steal(
-                store,
-                args.lease,
-                ttl=args.ttl,
-                holder=args.holder,
-                metadata=metadata,
-                keep=args.hold,
-            )
-        except StealConflict as exc:
-            print(f"cloudlease: {exc}", file=sys.stderr)
-            return EX_TEMPFAIL
-    finally:
-        store.close()
+        return steal(
+            store, args.lease, ttl=args.ttl, holder=args.holder, metadata=metadata, keep=args.hold
+        )
+
+    _, done = _on_store(args, take)  # StealConflict: EX_TEMPFAIL (main)
     grant = done.grant
     print(f"stole lease {args.lease!r}: token {grant.token} for {grant.holder!r}")
     if args.hold:
@@ -455,15 +454,12 @@ def _steal(args: argparse.Namespace) -> int:
 
 
 def _purge(args: argparse.Namespace) -> int:
-    from cloudlease.purge import PurgeRefused, purge
+    from cloudlease.purge import purge
 
-    try:
-        store, deleted = _on_store(
-            args, lambda store: purge(store, args.lease, in_flight=args.in_flight)
-        )
-    except PurgeRefused as exc:
-        print(f"cloudlease: {exc}", file=sys.stderr)
-        return EX_TEMPFAIL
+    # PurgeRefused: EX_TEMPFAIL (main)
+    store, deleted = _on_store(
+        args, lambda store: purge(store, args.lease, in_flight=args.in_flight)
+    )
     if deleted is None:
         print(f"lease {args.lease!r} has no record in {store.url}; nothing to purge")
     else:
@@ -472,19 +468,17 @@ def _purge(args: argparse.Namespace) -> int:
 
 
 def _init(args: argparse.Namespace) -> int:
-    store = _open(args)
-    try:
-        if args.create_bucket:  # only bucket stores take it (s3://, gs://)
-            if "create_bucket" not in inspect.signature(store.init).parameters:
-                raise ConfigError(
-                    f"--create-bucket applies to s3:// and gs:// stores only; drop it for "
-                    f"{store.url}",
-                    store=store.url,
-                )
-            store.init(create_bucket=True)
-        else:
+    def init(store: Any) -> None:
+        if not args.create_bucket:
             store.init()
-    finally:
-        store.close()
+        elif "create_bucket" in inspect.signature(store.init).parameters:
+            store.init(create_bucket=True)  # only bucket stores take it (s3://, gs://)
+        else:
+            raise ConfigError(
+                f"--create-bucket applies to s3:// and gs:// stores only; drop it for {store.url}",
+                store=store.url,
+            )
+
+    store, _ = _on_store(args, init)
     print(f"{store.url} is ready")
     return 0

@@ -181,21 +181,14 @@ class StoreCore(ABC):
     # flows). ``BaseStore`` runs the same pieces inline (its methods are the hot path of the
     # sync stores); ``AsyncBaseStore`` runs the flows.
 
-    def _acquire_flow(
-        self,
-        name: str,
-        holder: str,
-        ttl: object,
-        metadata: object,
-        steals: tuple[str, int] | None = None,
-    ) -> Flow[Lease]:
+    def _acquire_flow(self, request: AcquireRequest, start: float) -> Flow[Lease]:
         """Take the lease in one atomic conditional write, or raise LeaseHeld with the record.
 
         Succeeds when the record is absent, released, expired beyond the takeover allowance, or
         already held by ``holder`` (re-entry), or (a steal) still names the (holder, token)
-        ``steals``. Every success writes a greater token.
+        ``steals``. Every success writes a greater token. ``request`` and ``start``: from
+        ``_acquire_request``.
         """
-        request, start = self._acquire_request(name, holder, ttl, metadata, steals)
         try:
             record, state = yield Call("_acquire", (request,))
         except StoreUnavailable as exc:
@@ -229,8 +222,9 @@ class StoreCore(ABC):
         self._check_acquire(name, holder, ttl, metadata)  # bad input: before any request
         seen: LeaseRecord | None = yield Call("_get", (name,))
         steals = None if seen is None or seen.holder in ("", holder) else (seen.holder, seen.token)
+        request, start = self._acquire_request(name, holder, ttl, metadata, steals)
         try:
-            lease: Lease = yield from self._acquire_flow(name, holder, ttl, metadata, steals)
+            lease: Lease = yield from self._acquire_flow(request, start)
         except LeaseHeld as exc:
             found = exc.record
             raise StealConflict(

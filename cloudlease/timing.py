@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from cloudlease._frozen import Frozen, _set
+from cloudlease._frozen import Frozen
 from cloudlease._log import log
 from cloudlease._validation import to_seconds
 from cloudlease.errors import ConfigError
@@ -90,14 +90,16 @@ class TimingPolicy(Frozen):
         margin: float | None = None,
         max_duration: float | None = None,
     ) -> None:
-        _set(self, "ttl", ttl)
-        _set(self, "renew_every", renew_every)
-        _set(self, "renew_retry", renew_retry)
-        _set(self, "retry_every", retry_every)
-        _set(self, "jitter", jitter)
-        _set(self, "takeover_allowance", takeover_allowance)
-        _set(self, "margin", margin)
-        _set(self, "max_duration", max_duration)
+        self._set_fields(
+            ttl,
+            renew_every,
+            renew_retry,
+            retry_every,
+            jitter,
+            takeover_allowance,
+            margin,
+            max_duration,
+        )
 
     @classmethod
     def for_store(

@@ -16,8 +16,9 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-    from cloudlease._validation import Duration
-    from cloudlease.clock import Clock
+    from typing_extensions import Unpack
+
+    from cloudlease._contract import Timing
     from cloudlease.lease import Lease, LeaseRecord
     from cloudlease.records import AcquireRequest
 
@@ -42,18 +43,9 @@ class MemoryStore(BaseStore):
     def __init__(
         self,
         name: str = "",
-        *,
-        clock: Clock | None = None,
-        takeover_allowance: Duration | None = None,
-        clock_skew_bound: Duration = 1.0,
-        safety_margin: Duration | None = None,
+        **timing: Unpack[Timing],
     ) -> None:
-        super().__init__(
-            clock=clock,
-            takeover_allowance=takeover_allowance,
-            clock_skew_bound=clock_skew_bound,
-            safety_margin=safety_margin,
-        )
+        super().__init__(**timing)
         self.name = name
         self._url = f"memory://{name}"
         if name:

@@ -26,11 +26,16 @@ from urllib.parse import parse_qs, urlsplit
 
 from cloudlease import records as rules
 from cloudlease._validation import Duration, to_seconds
-from cloudlease.clock import Clock
 from cloudlease.errors import ConfigError, CorruptRecord, StoreMisconfigured, StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.records import AcquireRequest
 from cloudlease.store import BaseStore, Capabilities
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from cloudlease._contract import Timing
 
 T = TypeVar("T")
 _TABLE_PATTERN = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,62}")
@@ -52,17 +57,9 @@ class SQLiteStore(BaseStore):
         *,
         table: str = DEFAULT_TABLE,
         busy_timeout: Duration = DEFAULT_BUSY_TIMEOUT,
-        clock: Clock | None = None,
-        takeover_allowance: Duration | None = None,
-        clock_skew_bound: Duration = 1.0,
-        safety_margin: Duration | None = None,
+        **timing: Unpack[Timing],
     ) -> None:
-        super().__init__(
-            clock=clock,
-            takeover_allowance=takeover_allowance,
-            clock_skew_bound=clock_skew_bound,
-            safety_margin=safety_margin,
-        )
+        super().__init__(**timing)
         self.path = Path(path)
         if not _TABLE_PATTERN.fullmatch(table):
             raise ConfigError(

@@ -29,12 +29,17 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from cloudlease import records as rules
 from cloudlease._validation import Duration, is_lease_name, to_seconds
-from cloudlease.clock import Clock
 from cloudlease.errors import CloudLeaseError, CorruptRecord, LeaseLost, StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.records import AcquireRequest
 from cloudlease.store import BaseStore
 from cloudlease.stores import objects
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from cloudlease._contract import Timing
 
 T = TypeVar("T")
 V = TypeVar("V")
@@ -95,18 +100,10 @@ class VersionedStore(BaseStore, Generic[V]):
         *,
         create_bucket: bool,
         retry_budget: Duration,
-        clock: Clock | None,
-        takeover_allowance: Duration | None = None,
-        clock_skew_bound: Duration = 1.0,
-        safety_margin: Duration | None,
         rng: random.Random | None,
+        **timing: Unpack[Timing],
     ) -> None:
-        super().__init__(
-            clock=clock,
-            takeover_allowance=takeover_allowance,
-            clock_skew_bound=clock_skew_bound,
-            safety_margin=safety_margin,
-        )
+        super().__init__(**timing)
         self.bucket = bucket  # checked by the backend, which knows its service's rule
         self.prefix = objects.DEFAULT_PREFIX
         self.prefix = objects.check_prefix(prefix, store=self.url)

@@ -12,14 +12,13 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TypedDict
+from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
 
 from cloudlease import records as rules
 from cloudlease._flows import Call, Flow
 from cloudlease._validation import Duration, to_seconds
-from cloudlease.clock import Clock
 from cloudlease.errors import CloudLeaseError, ConfigError, StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.records import AcquireRequest
@@ -32,6 +31,8 @@ from cloudlease_firestore._rpc import Rpc
 
 if TYPE_CHECKING:
     from typing_extensions import Unpack
+
+    from cloudlease._contract import Timing
 
 DEFAULT_COLLECTION = "cloudlease_leases"
 DEFAULT_DATABASE = "(default)"
@@ -60,16 +61,6 @@ class _Contended(Exception):
     def __init__(self, attempts: int, last: Exception | None) -> None:
         super().__init__(f"{attempts} attempt(s) aborted: {last}")
         self.attempts = attempts
-
-
-class Timing(TypedDict, total=False):
-    """The timing options of every store (``StoreCore``): ``clock``, ``takeover_allowance``,
-    ``clock_skew_bound`` (default 1 s), ``safety_margin``."""
-
-    clock: Clock | None
-    takeover_allowance: Duration | None
-    clock_skew_bound: Duration
-    safety_margin: Duration | None
 
 
 class FirestoreCore(StoreCore):

@@ -25,14 +25,13 @@ import os
 import random
 import re
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
 from google.auth import exceptions as auth_exceptions
 from google.cloud.storage import Blob, Client
 
 from cloudlease._validation import Duration, to_seconds
-from cloudlease.clock import Clock
 from cloudlease.errors import ConfigError
 from cloudlease.store import Capabilities
 from cloudlease.stores import objects
@@ -45,6 +44,11 @@ from cloudlease.stores.versioned import (
     VersionedStore,
 )
 from cloudlease_gcs._errors import THROTTLED, Translator
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
+
+    from cloudlease._contract import Timing
 
 __all__ = ["EMULATOR_ENV", "INIT_CHECK", "GCSState", "GCSStore", "build_client"]
 
@@ -94,11 +98,8 @@ class GCSStore(VersionedStore[int]):
         create_bucket: bool = False,
         timeout: Duration = 10.0,
         retry_budget: Duration = 5.0,
-        clock: Clock | None = None,
-        takeover_allowance: Duration | None = None,
-        clock_skew_bound: Duration = 1.0,
-        safety_margin: Duration | None = None,
         rng: random.Random | None = None,
+        **timing: Unpack[Timing],
     ) -> None:
         self.project = project
         super().__init__(
@@ -106,11 +107,8 @@ class GCSStore(VersionedStore[int]):
             prefix,
             create_bucket=create_bucket,
             retry_budget=retry_budget,
-            clock=clock,
-            takeover_allowance=takeover_allowance,
-            clock_skew_bound=clock_skew_bound,
-            safety_margin=safety_margin,
             rng=rng,
+            **timing,
         )
         self.timeout = to_seconds(timeout, what="timeout", store=self.url)
         self._translate = Translator(self.bucket, self.prefix, self.url)

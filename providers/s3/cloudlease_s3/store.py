@@ -24,7 +24,6 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError, NoRegionError, ProfileNotFound
 
 from cloudlease._validation import Duration
-from cloudlease.clock import Clock
 from cloudlease.errors import ConfigError
 from cloudlease.store import Capabilities
 from cloudlease.stores import objects
@@ -34,6 +33,9 @@ from cloudlease_s3._errors import Translator, error_code, is_retryable, status_o
 
 if TYPE_CHECKING:
     from mypy_boto3_s3 import S3Client
+    from typing_extensions import Unpack
+
+    from cloudlease._contract import Timing
 
 __all__ = ["DEFAULT_CONFIG", "INIT_CHECK", "NO_RETRIES", "S3State", "S3Store", "make_client"]
 
@@ -87,11 +89,8 @@ class S3Store(VersionedStore[str]):
         config: Config | None = None,
         create_bucket: bool = False,
         retry_budget: Duration = 5.0,
-        clock: Clock | None = None,
-        takeover_allowance: Duration | None = None,
-        clock_skew_bound: Duration = 1.0,
-        safety_margin: Duration | None = None,
         rng: random.Random | None = None,
+        **timing: Unpack[Timing],
     ) -> None:
         self._region = region
         self._endpoint_url = endpoint_url
@@ -101,11 +100,8 @@ class S3Store(VersionedStore[str]):
             prefix,
             create_bucket=create_bucket,
             retry_budget=retry_budget,
-            clock=clock,
-            takeover_allowance=takeover_allowance,
-            clock_skew_bound=clock_skew_bound,
-            safety_margin=safety_margin,
             rng=rng,
+            **timing,
         )
         if client is None:
             client = make_client(
