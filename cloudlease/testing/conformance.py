@@ -17,6 +17,9 @@ The token tests (docs/tokens.md) run each contender on a FakeClock of its own, s
 the clock-skew bound A either way, and ``older_client()`` simulates a cloudlease that counted
 tokens in ms (schema 1): by default the read-first rule of ``records.acquired`` as it was;
 a store that states its rules otherwise (DynamoDB's expressions) overrides it.
+
+A store with a fencing helper of its own also mixes in ``FencedWrites`` (or
+``SyncFencedWrites``, when only its sync side has one) and defines ``fenced_write``.
 """
 
 from __future__ import annotations
@@ -315,11 +318,6 @@ class ConformanceSuite:
 
     # -- steal ------------------------------------------------------------------------------
 
-    def fenced_write(self, store: BaseStore, lease: Lease) -> None:
-        """One write fenced by ``lease`` with the store's own fencing helper; raise LeaseLost
-        when refused. Stores with fenced writes override it; the others skip that check."""
-        pytest.skip(f"{type(store).__name__} has no fencing helper of its own")
-
     def test_steal_takes_a_held_lease_with_a_greater_token_and_cuts_the_old_holder_off(
         self, store: BaseStore
     ) -> None:
@@ -336,14 +334,6 @@ class ConformanceSuite:
         assert store.renew(stolen).token == stolen.token  # the stealer holds it, and renews
         with pytest.raises(LeaseHeld):
             store.acquire("job", A, self.ttl)
-
-    def test_a_fenced_write_with_the_stolen_token_is_refused(self, store: BaseStore) -> None:
-        old = store.acquire("job", A, self.ttl)
-        self.fenced_write(store, old)  # accepted while it holds
-        stolen = store.steal("job", B, self.ttl)
-        with pytest.raises(LeaseLost):
-            self.fenced_write(store, old)
-        self.fenced_write(store, stolen)
 
     def test_steal_of_a_free_lease_just_acquires(self, store: BaseStore) -> None:
         first = store.steal("job", A, self.ttl)
@@ -649,3 +639,33 @@ def _patched(owner: Any, attribute: str, value: Any) -> Iterator[None]:
         yield
     finally:
         setattr(owner, attribute, saved)
+
+
+class FencedWrites:
+    """Mixed into the conformance class of a store with a fencing helper of its own (a write
+    refused once a newer token holds the lease): the class defines ``fenced_write``. Stores
+    without one do not include it, so the check is not generated for them (never skipped)."""
+
+    ttl: float
+
+    def fenced_write(self, store: BaseStore, lease: Lease) -> None:
+        """One write fenced by ``lease`` with the store's own fencing helper; raise LeaseLost
+        when refused."""
+        raise NotImplementedError
+
+    def test_a_fenced_write_with_the_stolen_token_is_refused(self, store: BaseStore) -> None:
+        old = store.acquire("job", A, self.ttl)
+        self.fenced_write(store, old)  # accepted while it holds
+        stolen = store.steal("job", B, self.ttl)
+        with pytest.raises(LeaseLost):
+            self.fenced_write(store, old)
+        self.fenced_write(store, stolen)
+
+
+class SyncFencedWrites(FencedWrites):
+    """``FencedWrites`` for a class run on both sides (the ``side`` fixture) whose fencing
+    helpers are the sync store's alone: the check is generated for the sync side only."""
+
+    @pytest.mark.parametrize("side", ["sync"], indirect=True)
+    def test_a_fenced_write_with_the_stolen_token_is_refused(self, store: BaseStore) -> None:
+        super().test_a_fenced_write_with_the_stolen_token_is_refused(store)

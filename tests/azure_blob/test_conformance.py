@@ -18,7 +18,7 @@ from cloudlease.lease import Lease
 from cloudlease.store import BaseStore
 from cloudlease.testing.blocking import BlockingStore, Sides
 from cloudlease.testing.clock import FakeClock
-from cloudlease.testing.conformance import A, B, ConformanceSuite, StoreFactory
+from cloudlease.testing.conformance import A, B, ConformanceSuite, FencedWrites, StoreFactory
 from cloudlease_azure_blob import AzureBlobStore
 from tests.azure_blob.azurite import Azurite
 
@@ -30,7 +30,7 @@ def break_all(client: ContainerClient) -> None:
             BlobLeaseClient(client.get_blob_client(blob.name)).break_lease(lease_break_period=0)
 
 
-class TestAzureBlobConformance(ConformanceSuite):
+class TestAzureBlobConformance(FencedWrites, ConformanceSuite):
     ttl = 15.0
     client: ContainerClient  # a sync client on the test's container, for let_expire
 

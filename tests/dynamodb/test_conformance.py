@@ -13,7 +13,12 @@ from moto import mock_aws
 from cloudlease.lease import Lease
 from cloudlease.store import BaseStore
 from cloudlease.testing.blocking import Sides
-from cloudlease.testing.conformance import ConformanceSuite, StoreFactory
+from cloudlease.testing.conformance import (
+    ConformanceSuite,
+    FencedWrites,
+    StoreFactory,
+    SyncFencedWrites,
+)
 from cloudlease_dynamodb import DynamoDBStore, expressions
 from cloudlease_dynamodb.store import DynamoDBCore
 from tests.dynamodb.conftest import REGION, StoreMaker, create_table, session
@@ -57,14 +62,13 @@ class OlderDynamoDBClient:
 
     def fenced_write(self, store: BaseStore, lease: Lease) -> None:
         """A put into a table of its own, in one transaction with a check of the lease item."""
-        if not isinstance(store, DynamoDBStore):
-            pytest.skip("the fencing helpers are the sync store's")
+        assert isinstance(store, DynamoDBStore)  # the fencing helpers are the sync store's
         sink = create_table(store.client.meta.endpoint_url, f"{store.table}-sink")
         item = {"name": {"S": "report"}, "token": {"N": str(lease.token)}}
         store.fenced_put(lease, table=sink, item=item)
 
 
-class TestDynamoDBInProcess(OlderDynamoDBClient, ConformanceSuite):
+class TestDynamoDBInProcess(OlderDynamoDBClient, FencedWrites, ConformanceSuite):
     @pytest.fixture
     def make_store(self) -> Iterator[StoreFactory]:
         with mock_aws():
@@ -76,7 +80,7 @@ class TestDynamoDBInProcess(OlderDynamoDBClient, ConformanceSuite):
             yield make
 
 
-class TestDynamoDBOverHTTP(OlderDynamoDBClient, ConformanceSuite):
+class TestDynamoDBOverHTTP(OlderDynamoDBClient, SyncFencedWrites, ConformanceSuite):
     """Both sides: boto3, and aiobotocore (``AsyncDynamoDBStore``) on the same table."""
 
     @pytest.fixture

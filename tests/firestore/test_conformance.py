@@ -8,11 +8,11 @@ import pytest
 
 from cloudlease.lease import Lease
 from cloudlease.store import BaseStore
-from cloudlease.testing.conformance import ConformanceSuite, StoreFactory
+from cloudlease.testing.conformance import ConformanceSuite, StoreFactory, SyncFencedWrites
 from cloudlease_firestore import FirestoreStore
 
 
-class TestFirestoreStore(ConformanceSuite):
+class TestFirestoreStore(SyncFencedWrites, ConformanceSuite):
     @pytest.fixture
     def make_store(self, make_either: Any) -> StoreFactory:
         factory: StoreFactory = make_either
@@ -22,8 +22,9 @@ class TestFirestoreStore(ConformanceSuite):
         """A transaction that fences with ``store.fence`` and writes a document of its own."""
         from google.cloud import firestore
 
-        if not isinstance(store, FirestoreStore):
-            pytest.skip("fenced writes are the sync store's (docs/async.md)")
+        assert isinstance(
+            store, FirestoreStore
+        )  # fenced writes are the sync store's (docs/async.md)
         target = store.client.collection(f"{store.collection}-sink").document("report")
 
         @firestore.transactional
