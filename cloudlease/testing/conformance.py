@@ -111,6 +111,12 @@ class ConformanceSuite:
             time.sleep(seconds)
         clock.advance(seconds)
 
+    def taken_over(self, store: BaseStore, clock: FakeClock) -> tuple[Lease, Lease]:
+        """A's lease of ``job``, and B's: A's expired and B took it over."""
+        old = store.acquire("job", A, self.ttl)
+        self.let_expire(store, clock, self.ttl + 1)
+        return old, store.acquire("job", B, self.ttl)
+
     # -- acquire ----------------------------------------------------------------------------
 
     def test_acquire_on_empty_grants_a_lease_with_a_token_from_the_epoch(
@@ -183,9 +189,7 @@ class ConformanceSuite:
     def test_expired_lease_is_taken_over_with_a_greater_token(
         self, store: BaseStore, clock: FakeClock
     ) -> None:
-        old = store.acquire("job", A, self.ttl)
-        self.let_expire(store, clock, self.ttl + 1)
-        new = store.acquire("job", B, self.ttl)
+        old, new = self.taken_over(store, clock)
         assert new.token > old.token
         record = store.get("job")
         assert record is not None
@@ -246,9 +250,7 @@ class ConformanceSuite:
     def test_renew_after_takeover_raises_lease_lost_and_leaves_the_record(
         self, store: BaseStore, clock: FakeClock
     ) -> None:
-        lease = store.acquire("job", A, self.ttl)
-        self.let_expire(store, clock, self.ttl + 1)
-        taken = store.acquire("job", B, self.ttl)
+        lease, taken = self.taken_over(store, clock)
         with pytest.raises(LeaseLost) as caught:
             store.renew(lease)
         assert B in str(caught.value)
@@ -289,9 +291,7 @@ class ConformanceSuite:
     def test_stale_release_after_takeover_changes_nothing(
         self, store: BaseStore, clock: FakeClock
     ) -> None:
-        lease = store.acquire("job", A, self.ttl)
-        self.let_expire(store, clock, self.ttl + 1)
-        taken = store.acquire("job", B, self.ttl)
+        lease, taken = self.taken_over(store, clock)
         assert store.release(lease) is False
         assert store.get("job") == taken.record
 
