@@ -176,15 +176,13 @@ def _parser() -> argparse.ArgumentParser:
     steal.add_argument("--holder", help="holder id (default: steal:host:pid:random)")
     steal.add_argument("--metadata", help="a small JSON object stored with the lease")
 
-    purge = commands.add_parser(
+    purge = lease_command(
         "purge",
-        help="delete a free lease record (only when its token stays monotonic)",
-        description="Delete the lease's record, only if it is free and was last granted more "
-        "than 2 x the clock-skew bound + --in-flight seconds ago, so that a record created "
-        "afresh gets a greater fencing token (docs/tokens.md). Refused otherwise (exit 75).",
+        "delete a free lease record (only when its token stays monotonic)",
+        "Delete the lease's record, only if it is free and was last granted more than 2 x the "
+        "clock-skew bound + --in-flight seconds ago, so that a record created afresh gets a "
+        "greater fencing token (docs/tokens.md). Refused otherwise (exit 75).",
     )
-    with_store(purge)
-    purge.add_argument("--lease", required=True)
     purge.add_argument(
         "--in-flight",
         type=float,
@@ -258,6 +256,10 @@ def _on_store(args: argparse.Namespace, action: Callable[[Any], T]) -> tuple[Any
         return store, action(store)
     finally:
         store.close()
+
+
+def _no_record(args: argparse.Namespace, store: Any, verb: str) -> None:
+    print(f"lease {args.lease!r} has no record in {store.url}; nothing to {verb}")
 
 
 def _metadata(text: str | None, lease: str, store: str) -> dict[str, Any] | None:
@@ -424,7 +426,7 @@ def _release(args: argparse.Namespace) -> int:
         )
     store, before = _on_store(args, lambda store: store.force_release(args.lease))
     if before is None:
-        print(f"lease {args.lease!r} has no record in {store.url}; nothing to release")
+        _no_record(args, store, "release")
     elif before.holder == "":
         print(f"lease {args.lease!r} was already free (token {before.token})")
     else:
@@ -461,7 +463,7 @@ def _purge(args: argparse.Namespace) -> int:
         args, lambda store: purge(store, args.lease, in_flight=args.in_flight)
     )
     if deleted is None:
-        print(f"lease {args.lease!r} has no record in {store.url}; nothing to purge")
+        _no_record(args, store, "purge")
     else:
         print(f"purged lease {args.lease!r} (last token {deleted.token}) from {store.url}")
     return 0
