@@ -392,3 +392,101 @@ class GCSBackend(_Base):
         if not self._throttle(operation):
             return None
         return lambda request, _: error_response(request, 429, "rateLimitExceeded")
+
+
+class AsyncBackend(_Base):
+    """The async side of a store (``open_async_store(url)``), driven from the simulation's
+    tasks through ``BlockingStore`` on one event loop.
+
+    The harness is unchanged: ``SimStore`` (a ``FaultyStore``) wraps each contender's
+    ``BlockingStore`` and injects lost responses, transient errors and latency around its
+    primitives, which are the async store's own coroutines (``_acquire``, ``_renew``...) run to
+    their end on ``loop``; freezes, crashes and skewed clocks are the simulation's, as on the
+    sync side. One loop serves every contender: only the task holding the simulation's baton
+    runs, and it never yields the baton inside a coroutine, so the loop runs one request at a
+    time, from whichever task's thread sends it.
+    """
+
+    def __init__(self, name: str, url: str) -> None:
+        import asyncio
+
+        self.name = name
+        self.url = url
+        self.loop = asyncio.new_event_loop()
+        self.opened: list[BaseStore] = []
+
+    def options(self, clock: SimClock) -> dict[str, Any]:
+        """Options of ``open_async_store`` beyond the clock and the allowances."""
+        return {}
+
+    def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        from cloudlease import open_async_store
+        from cloudlease.async_store import AsyncBaseStore
+        from cloudlease.testing.blocking import BlockingStore
+
+        timing = {"takeover_allowance": skew_allowance, "clock_skew_bound": skew_allowance}
+        opened = open_async_store(self.url, clock=clock, **timing, **self.options(clock))
+        assert isinstance(opened, AsyncBaseStore)
+        store = BlockingStore(opened, self.loop)
+        self.opened.append(store)
+        return store
+
+    def end(self) -> None:
+        for store in self.opened:  # a SQLite file's connection; a client passed in stays open
+            store.close()
+        self.opened.clear()
+        super().end()
+
+    def close(self) -> None:
+        """At the end of the session: the loop (and what a subclass opened on it)."""
+        self.loop.close()
+
+
+class _Body:
+    """An injected reply's body, read as aiobotocore reads a response (awaited)."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    async def read(self) -> bytes:
+        return self.data
+
+
+class AsyncDynamoDBBackend(AsyncBackend):
+    """``dynamodb://TABLE`` through aiobotocore (``AsyncDynamoDBStore``) on the locked moto
+    server (moto's in-process mock does not answer aiobotocore), one client for every
+    contender; throttling injected on the wire by the same kind of hook as the sync side's
+    (aiobotocore emits botocore's ``before-send``), answered before anything is sent."""
+
+    throttled = DynamoDBBackend.throttled
+
+    def __init__(self, endpoint: str, table: str) -> None:
+        from contextlib import AsyncExitStack
+
+        from aiobotocore.session import AioSession
+
+        from tests.dynamodb.conftest import REGION
+
+        super().__init__("dynamodb-async", f"dynamodb://{table}?region={REGION}")
+        self._clients = AsyncExitStack()
+        made = AioSession().create_client("dynamodb", region_name=REGION, endpoint_url=endpoint)
+        self.client: Any = self.loop.run_until_complete(self._clients.enter_async_context(made))
+        self.client.meta.events.register_first("before-send.dynamodb", self._before_send)
+
+    def options(self, clock: SimClock) -> dict[str, Any]:
+        return {"client": self.client, "rng": random.Random(clock.skew_ms)}
+
+    def _before_send(self, request: Any, event_name: str, **_: Any) -> Any:
+        """``DynamoDBBackend``'s throttle, as the awaitable reply aiobotocore reads."""
+        from aiobotocore.awsrequest import AioAWSResponse
+
+        from tests.dynamodb.wire import error_response
+
+        if not self._throttle(event_name.rsplit(".", 1)[-1]):
+            return None
+        sync: Any = error_response(request, 400, "ThrottlingException")
+        return AioAWSResponse(sync.url, sync.status_code, sync.headers, _Body(sync.content))
+
+    def close(self) -> None:
+        self.loop.run_until_complete(self._clients.aclose())
+        super().close()

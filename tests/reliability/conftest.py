@@ -17,6 +17,8 @@ from tests.dynamodb.conftest import aws_test_env, locked_endpoint, moto_endpoint
 from tests.firestore.conftest import PROJECT, emulator  # noqa: F401
 from tests.gcs.conftest import fake_gcs  # noqa: F401
 from tests.reliability.backends import (
+    AsyncBackend,
+    AsyncDynamoDBBackend,
     AzureBlobBackend,
     DynamoDBBackend,
     FirestoreBackend,
@@ -89,6 +91,16 @@ def backend_factory(
 
             endpoint = request.getfixturevalue("locked_endpoint")
             backend = S3Backend(endpoint, create_s3_bucket(endpoint))
+        elif name == "memory-async":
+            backend = AsyncBackend(name, "memory://reliability-async")
+        elif name == "sqlite-async":
+            path = tmp_path_factory.mktemp("sqlite-async") / "leases.db"
+            backend = AsyncBackend(name, f"sqlite:///{path}")
+        elif name == "dynamodb-async":  # aiobotocore over HTTP: moto's mock is botocore's only
+            from tests.dynamodb.conftest import create_table
+
+            endpoint = request.getfixturevalue("locked_endpoint")
+            backend = AsyncDynamoDBBackend(endpoint, create_table(endpoint))
         elif name == "gcs":
             from tests.gcs.conftest import create_bucket as create_gcs_bucket
 
@@ -96,6 +108,8 @@ def backend_factory(
             backend = GCSBackend(create_gcs_bucket())
         else:
             raise ValueError(name)
+        if isinstance(backend, AsyncBackend):
+            request.addfinalizer(backend.close)
         made[name] = backend
         return backend
 

@@ -3,14 +3,19 @@ stores broken on purpose (mutants), so a green history run means something."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
+from cloudlease.async_store import SyncBackedStore
 from cloudlease.errors import StoreUnavailable
 from cloudlease.lease import LeaseRecord
 from cloudlease.records import AcquireRequest
+from cloudlease.store import BaseStore
 from cloudlease.stores.memory import MemoryStore
+from cloudlease.testing.blocking import BlockingStore
 from cloudlease.testing.history import (
     Event,
     check_ambiguous,
@@ -152,17 +157,37 @@ class MislabellingStore(MemoryStore):
 
 
 class Mutant(MemoryBackend):
-    def __init__(self, kind: type[MemoryStore], shelf: str) -> None:
+    """A broken store's sync side, or (given ``loop``) its async side: the broken primitives
+    awaited through ``SyncBackedStore``, driven as ``AsyncBackend`` drives an async store."""
+
+    def __init__(
+        self, kind: type[MemoryStore], shelf: str, loop: asyncio.AbstractEventLoop | None = None
+    ) -> None:
         super().__init__(shelf)
         self.kind = kind
+        self.loop = loop
 
-    def open(self, clock: SimClock, skew_allowance: float) -> MemoryStore:
-        return self.kind(
+    def open(self, clock: SimClock, skew_allowance: float) -> BaseStore:
+        store = self.kind(
             self.shelf,
             clock=clock,
             takeover_allowance=skew_allowance,
             clock_skew_bound=skew_allowance,
         )
+        if self.loop is None:
+            return store
+        return BlockingStore(SyncBackedStore(store, hop=False), self.loop)
+
+
+@pytest.fixture(params=["sync", "async"])
+def loop(request: pytest.FixtureRequest) -> Iterator[asyncio.AbstractEventLoop | None]:
+    """None (the sync side), or the event loop the async side runs on."""
+    if request.param == "sync":
+        yield None
+        return
+    made = asyncio.new_event_loop()
+    yield made
+    made.close()
 
 
 def first_violation(
@@ -176,13 +201,15 @@ def first_violation(
     pytest.fail(f"{tries} histories on a broken store found nothing")
 
 
-def test_a_store_that_takes_over_early_is_caught() -> None:
-    problem = first_violation(Mutant(EagerStore, "eager"))
+def test_a_store_that_takes_over_early_is_caught(loop: asyncio.AbstractEventLoop | None) -> None:
+    problem = first_violation(Mutant(EagerStore, f"eager-{id(loop)}", loop))
     assert problem.startswith(("single holder", "ambiguous"))
 
 
-def test_a_store_that_loses_ambiguous_grants_is_caught() -> None:
-    problem = first_violation(Mutant(MislabellingStore, "mislabelling"))
+def test_a_store_that_loses_ambiguous_grants_is_caught(
+    loop: asyncio.AbstractEventLoop | None,
+) -> None:
+    problem = first_violation(Mutant(MislabellingStore, f"mislabelling-{id(loop)}", loop))
     assert problem.startswith("ambiguous outcomes"), problem
 
 
