@@ -79,10 +79,14 @@ def import_ms(statement: str, module: str | None = None) -> float | None:
     return total / 1000
 
 
-def cpu_ms(statement: str) -> float | None:
+def cpu_ms(statement: str, before: str = "pass") -> float | None:
     """CPU milliseconds of ``statement`` in a fresh interpreter (``time.process_time`` around
-    it): less sensitive than ``-X importtime``'s wall time to other processes on the machine."""
-    probe = f"import time; t = time.process_time()\n{statement}\nprint(time.process_time() - t)"
+    it, after ``before``): less sensitive than ``-X importtime``'s wall time to other processes
+    on the machine."""
+    probe = (
+        f"{before}\nimport time; t = time.process_time()\n{statement}\n"
+        "print(time.process_time() - t)"
+    )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     if done.returncode != 0:
         return None
@@ -121,11 +125,14 @@ def run(runs: int) -> dict[str, Any]:
     providers = {}
     for store, provider, sdk in PROVIDERS:
         package = provider.split()[-1]
-        mine, alone, added = [], [], []
+        mine, alone, added, added_cpu = [], [], [], []
         for _ in range(runs):  # alternate, so load changes hit both sides alike
             a, b = import_ms(provider), import_ms(sdk)
             # The SDK first, then the provider: what the provider (core included) adds to it.
             c = import_ms(f"{sdk}; {provider}", package)
+            d = cpu_ms(provider, before=sdk)
+            if d is not None:
+                added_cpu.append(d)
             if a is not None and b is not None and c is not None:
                 mine.append(a)
                 alone.append(b)
@@ -136,6 +143,7 @@ def run(runs: int) -> dict[str, Any]:
             "provider_ms": summary(mine),
             "sdk_ms": summary(alone),
             "added_ms": summary(added),
+            "added_cpu_ms": summary(added_cpu),
         }
     bare = wall_ms("pass", runs)
     whole = {

@@ -70,6 +70,9 @@ class Value:
 class Frozen(Value):
     __slots__ = ()
 
+    def __hash__(self) -> int:  # type: ignore[override]  # TypeError if a field is unhashable
+        return hash(tuple(value for _, value in self._shown()))
+
     if not TYPE_CHECKING:  # mypy: fields stay assignable in __init__ through setters only
 
         def __setattr__(self, name: str, value: object) -> None:

@@ -9,20 +9,19 @@ Shared by the object stores (``s3://``, ``gs://``). Lease ``NAME`` lives in obje
                 "acquired_at": ..., "renewed_at": ..., "transitions": 3, "metadata": {}}}
 
 ``schema`` is the version of this layout. ``record`` holds every field of ``LeaseRecord``,
-whatever they are (the record's fields are read from the dataclass, not listed here), so a
-field added to the record is stored without a change to this module. An object without
-``kind`` is someone else's file: it is refused (CorruptRecord) and never overwritten.
+as ``LeaseRecord.as_dict()`` gives them (checked against ``_FIELDS`` when read back). An
+object without ``kind`` is someone else's file: it is refused (CorruptRecord) and never overwritten.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Sequence
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
+from cloudlease._frozen import Frozen, setters
 from cloudlease.errors import ConfigError, CorruptRecord, StoreMisconfigured
 from cloudlease.records import LeaseRecord
 
@@ -141,13 +140,21 @@ def _problems(fields: Any, name: str) -> list[str]:
     return problems
 
 
-@dataclasses.dataclass(frozen=True)
-class BucketUrl:
+class BucketUrl(Frozen):
     """A parsed ``SCHEME://BUCKET/PREFIX?option=value``: the options given, last one wins."""
+
+    __slots__ = ("bucket", "options", "prefix")
+    _fields = ("bucket", "prefix", "options")
 
     bucket: str
     prefix: str
     options: dict[str, str]
+
+    def __init__(self, bucket: str, prefix: str, options: dict[str, str]) -> None:
+        put = _PUT_BUCKET_URL
+        put[0](self, bucket)
+        put[1](self, prefix)
+        put[2](self, options)
 
     def flag(self, key: str, url: str) -> bool | None:
         """The boolean option ``key`` (true/false, 1/0, yes/no), None when absent."""
@@ -159,6 +166,9 @@ class BucketUrl:
                 f"{key}={self.options[key]!r} in {url!r} must be true or false", store=url
             )
         return value in _TRUE
+
+
+_PUT_BUCKET_URL = setters(BucketUrl)
 
 
 def parse_bucket_url(
@@ -189,13 +199,21 @@ def parse_bucket_url(
     return BucketUrl(parts.netloc, unquote(parts.path), given)
 
 
-@dataclasses.dataclass(frozen=True)
-class Place:
+class Place(Frozen):
     """Where an object store points, to say so in every error message."""
+
+    __slots__ = ("bucket", "prefix", "url")
+    _fields = ("bucket", "prefix", "url")
 
     bucket: str
     prefix: str
     url: str
+
+    def __init__(self, bucket: str, prefix: str, url: str) -> None:
+        put = _PUT_PLACE
+        put[0](self, bucket)
+        put[1](self, prefix)
+        put[2](self, url)
 
     @property
     def where(self) -> str:
@@ -209,6 +227,9 @@ class Place:
             lease=lease,
             store=self.url,
         )
+
+
+_PUT_PLACE = setters(Place)
 
 
 def shorten(message: object, limit: int = 240) -> str:

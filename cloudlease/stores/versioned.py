@@ -23,11 +23,11 @@ import random
 import threading
 from abc import abstractmethod
 from collections.abc import Callable
-from dataclasses import dataclass
 from enum import Enum
 from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from cloudlease import records as rules
+from cloudlease._frozen import Frozen, setters
 from cloudlease._validation import Duration, is_lease_name, to_seconds
 from cloudlease.errors import CloudLeaseError, CorruptRecord, LeaseLost, StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
@@ -47,11 +47,20 @@ V = TypeVar("V")
 _ROUNDS = 4  # read-decide-write rounds before giving up on an object that keeps changing
 
 
-@dataclass(frozen=True)
-class ObjectVersion(Generic[V]):
+class ObjectVersion(Frozen, Generic[V]):
     """What a grant remembers (``Lease.store_state``): the version of the object it wrote."""
 
+    __slots__ = ("version",)
+    _fields = ("version",)
+
     version: V
+
+    def __init__(self, version: V) -> None:
+        put = _PUT_OBJECT_VERSION
+        put[0](self, version)
+
+
+_PUT_OBJECT_VERSION = setters(ObjectVersion)
 
 
 class VersionChanged(Exception):

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from cloudlease._frozen import Frozen, setters
 from cloudlease.errors import ConfigError
 
 CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
@@ -43,14 +43,23 @@ def client_options(sdk: Any = None) -> dict[str, Any]:
     }
 
 
-@dataclass(frozen=True)
-class Location:
+class Location(Frozen):
     """What an ``azblob://`` URL names."""
+
+    __slots__ = ("account", "container", "endpoint", "prefix")
+    _fields = ("account", "container", "prefix", "endpoint")
 
     account: str
     container: str
     prefix: str
     endpoint: str | None
+
+    def __init__(self, account: str, container: str, prefix: str, endpoint: str | None) -> None:
+        put = _PUT_LOCATION
+        put[0](self, account)
+        put[1](self, container)
+        put[2](self, prefix)
+        put[3](self, endpoint)
 
     @property
     def url(self) -> str:
@@ -61,6 +70,9 @@ class Location:
             query.append(f"prefix={self.prefix}")
         tail = "?" + "&".join(query) if query else ""
         return f"azblob://{self.account}/{self.container}{tail}"
+
+
+_PUT_LOCATION = setters(Location)
 
 
 def _bad(url: str, why: str) -> ConfigError:

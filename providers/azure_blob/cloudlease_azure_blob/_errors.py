@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
 
 from azure.core.exceptions import (
@@ -12,6 +11,7 @@ from azure.core.exceptions import (
     ServiceRequestError,
 )
 
+from cloudlease._frozen import Frozen, setters
 from cloudlease.errors import CloudLeaseError, StoreMisconfigured, StoreUnavailable
 
 ROLE = "Storage Blob Data Contributor"
@@ -33,17 +33,28 @@ def status_of(exc: BaseException) -> int:
     return status if isinstance(status, int) else 0
 
 
-@dataclass(frozen=True)
-class Where:
+class Where(Frozen):
     """What an error is about: the account, the container, the store URL."""
+
+    __slots__ = ("account", "container", "url")
+    _fields = ("account", "container", "url")
 
     account: str
     container: str
     url: str
 
+    def __init__(self, account: str, container: str, url: str) -> None:
+        put = _PUT_WHERE
+        put[0](self, account)
+        put[1](self, container)
+        put[2](self, url)
+
     def blob(self, blob: str | None) -> str:
         where = f"account {self.account!r}, container {self.container!r}"
         return f"{where}, blob {blob!r}" if blob else where
+
+
+_PUT_WHERE = setters(Where)
 
 
 def translate(

@@ -27,8 +27,8 @@ import json
 import math
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
 
+from cloudlease._frozen import Frozen, setters
 from cloudlease._validation import encode_metadata
 from cloudlease._validation import is_lease_name as _valid_name
 from cloudlease.errors import CorruptRecord
@@ -66,18 +66,32 @@ def lease_id(name: str, holder: str, token: int) -> str:
     return str(uuid.uuid5(_LEASE_ID_NAMESPACE, f"{name}\n{holder}\n{token}"))
 
 
-@dataclass(frozen=True)
-class Stored:
+class Stored(Frozen):
     """A lease blob as read: its record (None before the first acquisition) and lease state."""
+
+    __slots__ = ("etag", "lease_state", "record", "seconds")
+    _fields = ("record", "lease_state", "etag", "seconds")
 
     record: LeaseRecord | None
     lease_state: str
     etag: str
     seconds: int
 
+    def __init__(
+        self, record: LeaseRecord | None, lease_state: str, etag: str, seconds: int
+    ) -> None:
+        put = _PUT_STORED
+        put[0](self, record)
+        put[1](self, lease_state)
+        put[2](self, etag)
+        put[3](self, seconds)
+
     @property
     def leased(self) -> bool:
         return self.lease_state in ACTIVE_STATES
+
+
+_PUT_STORED = setters(Stored)
 
 
 def to_metadata(record: LeaseRecord, seconds: int) -> dict[str, str]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 from botocore.exceptions import (
     BotoCoreError,
@@ -15,6 +14,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
 )
 
+from cloudlease._frozen import Frozen, setters
 from cloudlease.errors import CloudLeaseError, StoreMisconfigured, StoreUnavailable
 from cloudlease_dynamodb.schema import IAM_ACTIONS, INIT_IAM_ACTIONS
 
@@ -51,15 +51,32 @@ def is_throttling(exc: BaseException) -> bool:
     return isinstance(exc, ClientError) and error_code(exc) in THROTTLING_CODES
 
 
-@dataclass(frozen=True)
-class Translator:
+class Translator(Frozen):
     """Knows where the store points, to say so in every error."""
+
+    __slots__ = ("credential_chain", "credential_source", "region", "table", "url")
+    _fields = ("table", "region", "url", "credential_chain", "credential_source")
 
     table: str
     region: str
     url: str
     credential_chain: Callable[[], str]
     credential_source: Callable[[], str]
+
+    def __init__(
+        self,
+        table: str,
+        region: str,
+        url: str,
+        credential_chain: Callable[[], str],
+        credential_source: Callable[[], str],
+    ) -> None:
+        put = _PUT_TRANSLATOR
+        put[0](self, table)
+        put[1](self, region)
+        put[2](self, url)
+        put[3](self, credential_chain)
+        put[4](self, credential_source)
 
     def __call__(self, exc: BaseException, *, lease: str | None, write: bool) -> CloudLeaseError:
         """The cloudlease error for ``exc``; ``write`` says whether a write may have applied."""
@@ -153,6 +170,9 @@ class Translator:
             lease=lease,
             store=self.url,
         )
+
+
+_PUT_TRANSLATOR = setters(Translator)
 
 
 def _short(message: str, limit: int = 240) -> str:

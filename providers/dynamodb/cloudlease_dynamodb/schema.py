@@ -6,9 +6,9 @@ The Terraform module ``terraform/dynamodb`` copies these defaults; keep them in 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
 from datetime import timedelta
 
+from cloudlease._frozen import Frozen, setters
 from cloudlease.errors import ConfigError
 
 #: Partition key (type S): the lease name.
@@ -43,36 +43,71 @@ _TABLE_NAME = re.compile(r"[A-Za-z0-9_.\-]{3,255}")
 _ATTRIBUTE_NAME = re.compile(r"[\x21-\x7e]{1,255}")
 
 
-@dataclass(frozen=True)
-class AttributeNames:
-    """Names of the item's attributes (rename them to fit an existing table's conventions)."""
+class AttributeNames(Frozen):
+    """Names of the item's attributes (rename them to fit an existing table's conventions).
 
-    key: str = DEFAULT_PARTITION_KEY
-    holder: str = "holder"
-    token: str = "token"
-    expires_at: str = "expires_at"
-    acquired_at: str = "acquired_at"
-    renewed_at: str = "renewed_at"
-    transitions: str = "transitions"
-    metadata: str = "metadata"
-    ttl: str = DEFAULT_TTL_ATTRIBUTE
-    #: Record schema (N): 2 = µs tokens; absent on items written by an older cloudlease.
-    schema: str = "schema"
+    ``schema`` names the record-schema attribute (N): 2 = µs tokens; absent on items written
+    by an older cloudlease.
+    """
 
-    def __post_init__(self) -> None:
-        values = [getattr(self, f.name) for f in fields(self)]
-        for f, value in zip(fields(self), values, strict=True):
+    _fields = (
+        "key",
+        "holder",
+        "token",
+        "expires_at",
+        "acquired_at",
+        "renewed_at",
+        "transitions",
+        "metadata",
+        "ttl",
+        "schema",
+    )
+    __slots__ = _fields
+
+    key: str
+    holder: str
+    token: str
+    expires_at: str
+    acquired_at: str
+    renewed_at: str
+    transitions: str
+    metadata: str
+    ttl: str
+    schema: str
+
+    def __init__(
+        self,
+        key: str = DEFAULT_PARTITION_KEY,
+        holder: str = "holder",
+        token: str = "token",
+        expires_at: str = "expires_at",
+        acquired_at: str = "acquired_at",
+        renewed_at: str = "renewed_at",
+        transitions: str = "transitions",
+        metadata: str = "metadata",
+        ttl: str = DEFAULT_TTL_ATTRIBUTE,
+        schema: str = "schema",
+    ) -> None:
+        values = [
+            key, holder, token, expires_at, acquired_at, renewed_at, transitions, metadata, ttl,
+            schema,
+        ]  # fmt: skip
+        for name, value, put in zip(self._fields, values, _PUT_NAMES, strict=True):
             if not isinstance(value, str) or not _ATTRIBUTE_NAME.fullmatch(value):
                 raise ConfigError(
-                    f"attribute name {f.name}={value!r} is invalid: use 1-255 printable ASCII "
+                    f"attribute name {name}={value!r} is invalid: use 1-255 printable ASCII "
                     "characters without spaces"
                 )
+            put(self, value)
         if len(set(values)) != len(values):
             raise ConfigError(f"attribute names must be distinct, got {values}")
 
     def placeholders(self) -> dict[str, str]:
         """``#field`` -> attribute name, for ExpressionAttributeNames."""
-        return {f"#{f.name}": getattr(self, f.name) for f in fields(self)}
+        return {f"#{name}": getattr(self, name) for name in self._fields}
+
+
+_PUT_NAMES = setters(AttributeNames)
 
 
 def check_table_name(table: object, *, store: str) -> str:

@@ -39,7 +39,13 @@ from cloudlease_dynamodb import codec, fencing
 from cloudlease_dynamodb.client import credential_chain, credential_source, make_client
 from cloudlease_dynamodb.errors import Translator, error_code, is_throttling
 from cloudlease_dynamodb.expressions import Requests
-from cloudlease_dynamodb.schema import DEFAULT_PURGE_AFTER, AttributeNames, check_table_name
+from cloudlease_dynamodb.schema import (
+    DEFAULT_PARTITION_KEY,
+    DEFAULT_PURGE_AFTER,
+    DEFAULT_TTL_ATTRIBUTE,
+    AttributeNames,
+    check_table_name,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -155,9 +161,9 @@ class DynamoDBCore(StoreCore):
         if getattr(self, "profile", None):
             query["profile"] = self.profile  # type: ignore[assignment]
         names = getattr(self, "attributes", None)
-        if names is not None and names.key != AttributeNames.key:
+        if names is not None and names.key != DEFAULT_PARTITION_KEY:
             query["partition_key"] = names.key
-        if names is not None and names.ttl != AttributeNames.ttl:
+        if names is not None and names.ttl != DEFAULT_TTL_ATTRIBUTE:
             query["ttl_attribute"] = names.ttl
         suffix = f"?{urlencode(query, safe=':/')}" if query else ""
         return f"dynamodb://{self.table}{suffix}"

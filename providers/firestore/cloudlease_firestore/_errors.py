@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from google.api_core import exceptions as gexc
 
+from cloudlease._frozen import Frozen, setters
 from cloudlease.errors import CloudLeaseError, StoreMisconfigured, StoreUnavailable
 
 #: The IAM role that lets a caller use cloudlease on Firestore.
@@ -22,20 +21,32 @@ AMBIGUOUS = (
 )
 
 
-@dataclass(frozen=True)
-class Where:
+class Where(Frozen):
     """What an error message names: the store URL and its parts."""
+
+    __slots__ = ("collection", "database", "project", "url")
+    _fields = ("url", "project", "database", "collection")
 
     url: str
     project: str
     database: str
     collection: str
 
+    def __init__(self, url: str, project: str, database: str, collection: str) -> None:
+        put = _PUT_WHERE
+        put[0](self, url)
+        put[1](self, project)
+        put[2](self, database)
+        put[3](self, collection)
+
     @property
     def described(self) -> str:
         return (
             f"project {self.project!r}, database {self.database!r}, collection {self.collection!r}"
         )
+
+
+_PUT_WHERE = setters(Where)
 
 
 def is_datastore_mode(exc: gexc.GoogleAPICallError) -> bool:
