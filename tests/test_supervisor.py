@@ -46,11 +46,15 @@ def eventually(test: Callable[[], bool], timeout: float = 15.0, what: str = "con
 
 
 def alive(pid: int) -> bool:
-    """True while ``pid`` runs (a zombie waiting to be reaped counts as gone)."""
+    """True while ``pid`` runs (a zombie waiting to be reaped counts as gone).
+
+    A process reaped between the open and the read of its stat file makes the read fail with
+    ESRCH (ProcessLookupError): gone too.
+    """
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as stat:
             return stat.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except FileNotFoundError:
+    except (FileNotFoundError, ProcessLookupError):
         return False
 
 
