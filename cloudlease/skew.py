@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import threading
 
-from cloudlease._frozen import Frozen, _set
+from cloudlease._frozen import Frozen
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -40,9 +40,7 @@ class Offset(Frozen):
     samples: int
 
     def __init__(self, low_ms: float, high_ms: float, samples: int) -> None:
-        _set(self, "low_ms", low_ms)
-        _set(self, "high_ms", high_ms)
-        _set(self, "samples", samples)
+        self._set_fields(low_ms, high_ms, samples)
 
     @property
     def estimate_ms(self) -> float:

@@ -199,21 +199,15 @@ def parse_bucket_url(
     return BucketUrl(parts.netloc, unquote(parts.path), given)
 
 
-class Place(Frozen):
-    """Where an object store points, to say so in every error message."""
+class Place:
+    """Where an object store points, to say so in every error message (set once, never changed)."""
 
     __slots__ = ("bucket", "prefix", "url")
-    _fields = ("bucket", "prefix", "url")
-
-    bucket: str
-    prefix: str
-    url: str
 
     def __init__(self, bucket: str, prefix: str, url: str) -> None:
-        put = _PUT_PLACE
-        put[0](self, bucket)
-        put[1](self, prefix)
-        put[2](self, url)
+        self.bucket = bucket
+        self.prefix = prefix
+        self.url = url
 
     @property
     def where(self) -> str:
@@ -227,9 +221,6 @@ class Place(Frozen):
             lease=lease,
             store=self.url,
         )
-
-
-_PUT_PLACE = setters(Place)
 
 
 def shorten(message: object, limit: int = 240) -> str:
