@@ -58,8 +58,8 @@ class AsyncTenure(TenureCore):
         with self._request(step) as request:
             if step.method == "renew":
                 async with self._renewing:
-                    return request.done(await self.store.renew(*step.args))
-            return request.done(await getattr(self.store, step.method)(*step.args))
+                    return request.done(await self._send(step))
+            return request.done(await self._send(step))
 
     async def acquire(self, give_up_if: Callable[[LeaseRecord], bool] | None = None) -> AsyncTenure:
         """``Tenure.acquire``, awaited: retry up to ``wait`` seconds, pausing on the loop."""

@@ -464,6 +464,21 @@ class TenureCore:
             **fields,
         )
 
+    def _send(self, call: Call) -> Any:
+        """Make the store request ``call`` names: the one place a lease change reaches a store
+        (what the store returns; on the async side, the coroutine to await)."""
+        store: Any = self.store  # this side's store: a LeaseStore, or an AsyncLeaseStore
+        method = call.method
+        if method == "acquire":
+            return store.acquire(*call.args)
+        if method == "renew":
+            return store.renew(*call.args)
+        if method == "release":
+            return store.release(*call.args)
+        if method == "steal":
+            return store.steal(*call.args)
+        raise AssertionError(f"not a lifecycle request: {method}")
+
     def _request(self, call: Call) -> events.Request:
         """The store request ``call`` makes, as the request hook sees it (``events``)."""
         grant = call.args[0] if call.args and isinstance(call.args[0], Lease) else None
@@ -608,8 +623,8 @@ class Tenure(TenureCore):
         with self._request(step) as request:
             if step.method == "renew":
                 with self._renewing:
-                    return request.done(self.store.renew(*step.args))
-            return request.done(getattr(self.store, step.method)(*step.args))
+                    return request.done(self._send(step))
+            return request.done(self._send(step))
 
     def acquire(self, give_up_if: Callable[[LeaseRecord], bool] | None = None) -> Tenure:
         """Acquire, retrying while held elsewhere or unavailable, up to ``wait`` seconds.
