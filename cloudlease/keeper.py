@@ -39,6 +39,7 @@ if TYPE_CHECKING:  # typing's machinery stays out of a cold start: hold() is the
         max_duration: Duration | None
         release_at_exit: bool
         renewal: str
+        slots: int
 
 else:
 
@@ -73,6 +74,7 @@ def hold(  # noqa: F811
     max_duration: Duration | None = None,
     release_at_exit: bool = True,
     renewal: str = "background",
+    slots: int = 1,
 ) -> Tenure | AsyncTenure:
     """Hold lease ``name`` for the duration of a ``with`` block (``async with`` when
     ``store`` is an async store, from ``open_async_store``).
@@ -87,8 +89,11 @@ def hold(  # noqa: F811
     interpreter exits is released then (``release_at_exit``; see also ``release_on_sigterm``);
     an async one is released when its block exits or its task is cancelled. ``renewal="manual"``
     starts no renewer: renew with ``held.renew()`` / ``held.extend(seconds)`` (awaited on the
-    async side). Every option is checked here, before any request; ``with`` on an async store,
-    or ``async with`` on a sync one, raises ConfigError naming the right call.
+    async side). ``slots=N`` makes ``name`` a semaphore: at most N holders at once, each on
+    its own slot record (``NAME.slot-K``; ``held.slot`` says which) with its own fencing
+    token, renewed and released like a lease (docs/operations.md, "Semaphores"). Every option
+    is checked here, before any request; ``with`` on an async store, or ``async with`` on a
+    sync one, raises ConfigError naming the right call.
     """
     policy = TimingPolicy.for_store(
         store, lease=name, ttl=ttl, renew_every=renew_every, max_duration=max_duration
@@ -108,4 +113,5 @@ def hold(  # noqa: F811
         on_lost=on_lost,
         release_at_exit=release_at_exit,
         renewal=renewal,
+        slots=slots,
     )

@@ -47,6 +47,16 @@ if TYPE_CHECKING:
 RENEWAL_MODES = ("background", "manual")
 
 
+def first_slot(holder: str, slots: int) -> int:
+    """The slot a holder tries first: a hash of its id (FNV-1a, stable across processes,
+    unlike ``hash()``), so contenders spread over the slots and a holder that comes back under
+    the same id starts where it was."""
+    value = 0x811C9DC5
+    for byte in holder.encode():
+        value = ((value ^ byte) * 0x01000193) & 0xFFFFFFFF
+    return value % slots
+
+
 class TenureCore:
     """One held lease's life, without its I/O: the handle, the decisions, and the flows
     (``cloudlease._flows``) that ``Tenure`` drives on threads and ``AsyncTenure``
@@ -70,6 +80,7 @@ class TenureCore:
         rng: random.Random | None = None,
         release_at_exit: bool = True,
         renewal: str = "background",
+        slots: int = 1,
     ) -> None:
         if renewal not in RENEWAL_MODES:
             raise ConfigError(
@@ -82,6 +93,14 @@ class TenureCore:
         self.renewal = renewal
         self.store = store
         self.name = check_name(name, store=store.url)
+        if type(slots) is not int or slots != 1:  # a semaphore (the naming rule loads here)
+            from cloudlease._slots import check_slots
+
+            slots = check_slots(slots, lease=name, store=store.url)
+        self.slots = slots
+        self._slot: int | None = None  # the slot held (a semaphore's; 0 for a plain lease)
+        self._record = name  # the record tried or held: ``name``, or the slot's record
+        self._resume: int | None = None  # a slot whose acquire's outcome is unknown
         self.holder = check_holder(
             holder if holder is not None else default_holder_id(), lease=name, store=store.url
         )
@@ -119,6 +138,17 @@ class TenureCore:
         return self._lease
 
     @property
+    def slot(self) -> int | None:
+        """The slot held, 0..slots-1 (0 for a plain lease); None before the first grant."""
+        return None if self._lease is None else (self._slot or 0)
+
+    @property
+    def lease_name(self) -> str:
+        """The name of the record held: ``name``, or for a semaphore its slot's record
+        (``NAME.slot-K``, ``cloudlease._slots``)."""
+        return self.lease.name
+
+    @property
     def token(self) -> int:
         """The fencing token: pass it with every write that matters."""
         return self.lease.token
@@ -148,7 +178,8 @@ class TenureCore:
     def __repr__(self) -> str:
         state = f"over: {self._reason}" if self.lost.is_set() else "held"
         token = self._lease.token if self._lease else None
-        return f"Tenure({self.name!r}, token={token}, {state})"
+        slot = f", slot={self._slot}" if self.slots > 1 else ""
+        return f"Tenure({self.name!r}{slot}, token={token}, {state})"
 
     # -- handed across invocations ---------------------------------------------------------
 
@@ -201,13 +232,10 @@ class TenureCore:
         self.check_clock()
         if self._first_attempt is None:
             self._first_attempt = self.store.clock.monotonic()
-        try:
-            grant = yield Call(method, (self.name, self.holder, self._ttl_now(), self.metadata))
-        except LeaseHeld as exc:
-            self._report(
-                events.REFUSED, reason=f"held by {exc.record.holder if exc.record else '?'}"
-            )
-            raise
+        if self.slots == 1:
+            grant = yield from self._attempt_flow(method, self.name)
+        else:
+            grant = yield from self._slot_flow(method)
         lease = self.policy.stamp(grant)
         try:
             self.check_clock()  # the grant's own reply may be the first to show the offset
@@ -234,6 +262,71 @@ class TenureCore:
             self._report(events.ACQUIRED, waited=waited)
         self._on_held()
         return lease
+
+    def _attempt_flow(self, method: str, record: str) -> Flow[Lease]:
+        """One acquire (or steal) request for ``record``; a refusal is reported."""
+        self._record = record
+        try:
+            grant: Lease = yield Call(method, (record, self.holder, self._ttl_now(), self.metadata))
+        except LeaseHeld as exc:
+            self._report(
+                events.REFUSED, reason=f"held by {exc.record.holder if exc.record else '?'}"
+            )
+            raise
+        return grant
+
+    def _slot_flow(self, method: str) -> Flow[Lease]:
+        """One attempt on a semaphore: one acquire per slot, until one is granted.
+
+        The slots are tried in turn from this holder's own first slot (a hash of its id, so
+        contenders spread and a holder that comes back under the same id tries its old slot
+        first), each once. A lost response (an ambiguous StoreUnavailable: the write may have
+        landed) ends the attempt, and the next one starts at that slot: if the write landed, it
+        is re-entered there, so one holder never ends up with two slots. All refused:
+        LeaseHeld carrying the refusal that frees soonest (the campaign waits for it); any
+        plain failure and no grant: the last StoreUnavailable.
+        """
+        if method == "steal":
+            raise ConfigError(
+                f"a semaphore of {self.slots} slots is not stolen as a whole: steal one slot "
+                "by its record name (e.g. cloudlease steal --lease "
+                f"{self.name}.slot-0)",
+                lease=self.name,
+                store=self.store.url,
+            )
+        from cloudlease._slots import slot_record
+
+        slots = self.slots
+        start = self._resume if self._resume is not None else first_slot(self.holder, slots)
+        refusals: list[LeaseHeld] = []
+        failure: StoreUnavailable | None = None
+        for turn in range(slots):
+            slot = (start + turn) % slots
+            try:
+                grant = yield from self._attempt_flow(method, slot_record(self.name, slot, slots))
+            except LeaseHeld as exc:
+                refusals.append(exc)
+                self._resume = None
+                continue
+            except StoreUnavailable as exc:
+                if exc.ambiguous:
+                    self._resume = slot  # re-enter here first: the write may have landed
+                    raise
+                failure = exc
+                continue
+            self._resume = None
+            self._slot = slot
+            return grant
+        if failure is not None:
+            raise failure
+        soonest = min(refusals, key=lambda r: r.record.expires_at if r.record else 0)
+        holders = ", ".join(repr(r.record.holder) if r.record else "?" for r in refusals)
+        raise LeaseHeld(
+            f"all {slots} slots are held (by {holders})",
+            lease=self.name,
+            store=self.store.url,
+            record=soonest.record,
+        )
 
     def check_clock(self) -> None:
         """Raise ClockSkewed when the store's replies show this client's clock surely farther
@@ -424,7 +517,7 @@ class TenureCore:
         if caps.max_ttl is not None:
             keep = min(keep, caps.max_ttl)
         try:
-            done = yield Call("acquire", (self.name, self.holder, keep, metadata))
+            done = yield Call("acquire", (self._lease.name, self.holder, keep, metadata))
         except Exception as exc:  # the run succeeded: report, do not fail it
             self._report(events.DONE_FAILED, reason=str(exc))
             return
@@ -456,7 +549,7 @@ class TenureCore:
         token = self._lease.token if self._lease is not None else None
         events.report(
             transition,
-            lease=self.name,
+            lease=self._record,
             holder=self.holder,
             token=fields.pop("token", token),
             store=self.store.url,
@@ -483,7 +576,7 @@ class TenureCore:
         """The store request ``call`` makes, as the request hook sees it (``events``)."""
         grant = call.args[0] if call.args and isinstance(call.args[0], Lease) else None
         token = None if grant is None else grant.token
-        return events.request(call.method, self.name, self.holder, token, self.store.url)
+        return events.request(call.method, self._record, self.holder, token, self.store.url)
 
     def _end(self, reason: str) -> bool:
         """Record the end once; True if this call was the one that did."""
