@@ -30,10 +30,11 @@ COSTLY = {
 }
 
 
-def loaded_by(statement: str) -> set[str]:
-    """The modules a fresh interpreter loads for ``statement`` (on top of its own start-up)."""
+def loaded_by(statement: str, after: str = "pass") -> set[str]:
+    """The modules a fresh interpreter loads for ``statement`` (on top of its own start-up and
+    of what ``after`` loaded)."""
     probe = (
-        "import sys; before = set(sys.modules)\n"
+        f"{after}\nimport sys; before = set(sys.modules)\n"
         f"{statement}\n"
         "loaded = sorted(set(sys.modules) - before)\n"
         "import json; print(json.dumps(loaded))"
@@ -65,3 +66,28 @@ def test_holding_a_lease_on_memory_loads_nothing_async_nor_metadata() -> None:
         "    pass"
     )
     assert not loaded & {"asyncio", "importlib.metadata", "dataclasses", "inspect", "typing"}
+
+
+@pytest.mark.parametrize(
+    ("sdk", "provider"),
+    [
+        ("import boto3", "cloudlease_dynamodb"),
+        ("import boto3", "cloudlease_s3"),
+        ("from google.cloud import firestore", "cloudlease_firestore"),
+        ("from google.cloud import storage", "cloudlease_gcs"),
+        ("from azure.storage.blob import BlobServiceClient", "cloudlease_azure_blob"),
+    ],
+)
+def test_a_provider_adds_only_its_own_modules_to_its_sdk(sdk: str, provider: str) -> None:
+    """What a provider costs a process that has its SDK loaded is cloudlease's own modules:
+    nothing of the standard library or the SDK that the SDK itself did not load."""
+    added = loaded_by(f"import {provider}", after=sdk)
+    foreign = sorted(name for name in added if not name.startswith("cloudlease"))
+    assert foreign == [], f"{provider} loads {foreign} on top of its SDK"
+
+
+def test_the_object_stores_shared_code_loads_what_it_uses_when_used() -> None:
+    """``random`` (backoff jitter) and ``urllib.parse`` (store URLs) load with the first store
+    or URL, not with the object stores' shared code."""
+    loaded = loaded_by("import cloudlease.stores.versioned")
+    assert not loaded & {"random", "urllib.parse"}

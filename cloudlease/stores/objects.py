@@ -16,10 +16,8 @@ object without ``kind`` is someone else's file: it is refused (CorruptRecord) an
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Sequence
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
 
 from cloudlease._frozen import Frozen, setters
 from cloudlease.errors import ConfigError, CorruptRecord, StoreMisconfigured
@@ -34,8 +32,10 @@ DEFAULT_PREFIX = "cloudlease/"
 INIT_CHECK = ".cloudlease-init-check"
 #: Object names stop at 1024 bytes; the longest lease name is 200.
 MAX_PREFIX_BYTES = 1024 - 200
-#: Prefix segments: characters every object-store tool and every URL carries unchanged.
-_SEGMENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._=+-]*")
+#: Prefix segments: characters every object-store tool and every URL carries unchanged (a
+#: segment starts with a letter or digit). Sets, not a regex: ``re`` compiles at import.
+_ALNUM = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+_SEGMENT_CHARS = _ALNUM | frozenset("._=+-")
 #: Each field of a stored record and the type its JSON value must have.
 _FIELDS: dict[str, type] = {
     "name": str,
@@ -52,6 +52,12 @@ _TRUE = {"true", "1", "yes"}
 _FALSE = {"false", "0", "no"}
 
 
+def is_segment(segment: str) -> bool:
+    """Whether ``segment`` is one prefix segment: letters, digits and ``. _ = + -``, starting
+    with a letter or digit (so never ``.`` or ``..``)."""
+    return segment[:1] in _ALNUM and set(segment) <= _SEGMENT_CHARS
+
+
 def check_prefix(prefix: str, *, store: str) -> str:
     """The object-name prefix, normalised to end with ``/``; ConfigError for what tools mangle.
 
@@ -63,7 +69,7 @@ def check_prefix(prefix: str, *, store: str) -> str:
         return DEFAULT_PREFIX
     cleaned = prefix.strip("/")
     segments = cleaned.split("/")
-    bad = [s for s in segments if not _SEGMENT.fullmatch(s) or s in {".", ".."}]
+    bad = [s for s in segments if not is_segment(s)]
     if bad or len(cleaned.encode()) + 1 > MAX_PREFIX_BYTES:
         raise ConfigError(
             f"invalid object prefix {prefix!r}: use '/'-separated segments of letters, digits "
@@ -177,6 +183,8 @@ def parse_bucket_url(
     """Split ``url``; ConfigError (before any request) for another scheme, no bucket, a
     fragment, an unknown option or an empty value. ``usage`` is the URL's shape as shown in
     the message, ``example`` one option set right (``?region=eu-west-1``)."""
+    from urllib.parse import parse_qs, unquote, urlsplit  # on first open, not at import
+
     parts = urlsplit(url)
     if parts.scheme.lower() != scheme or not parts.netloc or parts.fragment:
         raise ConfigError(f"cannot parse {service} store URL {url!r}: use {usage}", store=url)

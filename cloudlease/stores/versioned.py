@@ -19,8 +19,6 @@ known to be free costs one write; a refusal is never decided on a remembered ver
 
 from __future__ import annotations
 
-import random
-import threading
 from abc import abstractmethod
 from collections.abc import Callable
 from enum import Enum
@@ -37,6 +35,8 @@ from cloudlease.stores import objects
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import random
+
     from typing_extensions import Unpack
 
     from cloudlease._contract import Timing
@@ -120,6 +120,9 @@ class VersionedStore(BaseStore, Generic[V]):
         self.retry_budget = to_seconds(
             retry_budget, what="retry_budget", store=self.url, allow_zero=True
         )
+        import random  # here, not at import: a provider's import stays cheap
+        import threading
+
         self._rng = rng or random.Random()
         self._never = threading.Event()
         self._known_lock = threading.Lock()

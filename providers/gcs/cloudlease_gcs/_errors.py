@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import requests
 from google.api_core import exceptions as gexc
 from google.auth import exceptions as auth_exceptions
 
@@ -27,6 +26,8 @@ AMBIGUOUS = (
 
 def is_not_sent(exc: BaseException) -> bool:
     """A transport failure before the request left: surely not applied."""
+    import requests  # here, not at import: only a failure needs it
+
     return isinstance(exc, requests.exceptions.ConnectTimeout) or (
         isinstance(exc, requests.exceptions.ConnectionError) and "refused" in str(exc).lower()
     )

@@ -22,9 +22,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import random
-import re
-import threading
 from typing import TYPE_CHECKING, Any
 
 from google.api_core import exceptions as gexc
@@ -46,6 +43,8 @@ from cloudlease.stores.versioned import (
 from cloudlease_gcs._errors import THROTTLED, Translator
 
 if TYPE_CHECKING:
+    import random
+
     from typing_extensions import Unpack
 
     from cloudlease._contract import Timing
@@ -115,6 +114,8 @@ class GCSStore(VersionedStore[int]):
         self._client = client
         self._owns_client = client is None
         self._credentials = credentials
+        import threading  # here, not at import
+
         self._lock = threading.Lock()
 
     @property
@@ -238,12 +239,25 @@ class GCSStore(VersionedStore[int]):
                 self._client = None
 
 
-_BUCKET = re.compile(r"[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]")
+#: A bucket name's first and last characters, and the others (sets, not a regex: ``re``
+#: compiles at import).
+_BUCKET_ENDS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+_BUCKET_CHARS = _BUCKET_ENDS | frozenset("._-")
+
+
+def is_bucket_name(bucket: str) -> bool:
+    """3-63 lowercase letters, digits, ``. _ -``, starting and ending with a letter or digit."""
+    return (
+        3 <= len(bucket) <= 63
+        and bucket[0] in _BUCKET_ENDS
+        and bucket[-1] in _BUCKET_ENDS
+        and set(bucket) <= _BUCKET_CHARS
+    )
 
 
 def check_bucket(bucket: object) -> str:
     """The bucket name, or ConfigError for a name Cloud Storage would reject."""
-    if not isinstance(bucket, str) or not _BUCKET.fullmatch(bucket) or bucket.startswith("goog"):
+    if not isinstance(bucket, str) or not is_bucket_name(bucket) or bucket.startswith("goog"):
         raise ConfigError(
             f"invalid Cloud Storage bucket name {bucket!r}: 3-63 lowercase letters, digits, "
             "'.', '_' and '-', starting and ending with a letter or digit, not 'goog...'",
