@@ -12,6 +12,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from cloudlease.stores.wal import use_wal
+
 
 @dataclass(frozen=True)
 class SinkWrite:
@@ -31,7 +33,7 @@ class FencedSink:
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
         self._db = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=WAL")
+        use_wal(self._db, 30)
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS sink_log (seq INTEGER PRIMARY KEY AUTOINCREMENT, "
             "token INTEGER NOT NULL, holder TEXT NOT NULL, value TEXT NOT NULL, "

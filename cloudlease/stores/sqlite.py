@@ -30,6 +30,7 @@ from cloudlease.errors import ConfigError, CorruptRecord, StoreMisconfigured, St
 from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.records import AcquireRequest
 from cloudlease.store import BaseStore, Capabilities
+from cloudlease.stores.wal import use_wal
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -131,7 +132,7 @@ class SQLiteStore(BaseStore):
                 isolation_level=None,
                 check_same_thread=False,
             )
-            connection.execute("PRAGMA journal_mode=WAL")
+            use_wal(connection, self.busy_timeout)
             connection.execute("PRAGMA synchronous=NORMAL")
             connection.execute(
                 f"CREATE TABLE IF NOT EXISTS {self.table} ("
