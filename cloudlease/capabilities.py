@@ -89,7 +89,7 @@ class Capabilities(Frozen):
             fencing,
             consistency,
             shared_across,
-            {"acquire": 1, "renew": 1, "release": 1, "get": 1}
+            {"acquire": 1, "renew": 1, "release": 1, "get": 1, "steal": 2}
             if round_trips is None
             else round_trips,
         )

@@ -626,7 +626,7 @@ class ConformanceSuite:
         assert caps.min_ttl > 0
         assert caps.max_ttl is None or caps.max_ttl >= caps.min_ttl
         assert caps.shared_across in {"process", "host", "network"}
-        assert set(caps.round_trips) >= {"acquire", "renew", "release", "get"}
+        assert set(caps.round_trips) >= {"acquire", "renew", "release", "get", "steal"}
         assert self.ttl >= caps.min_ttl
 
 

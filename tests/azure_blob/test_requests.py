@@ -59,6 +59,7 @@ def test_a_steal_breaks_the_blob_lease_once_then_takes_it(azurite: Azurite, cont
         "lease:acquire": 1,
         "put:metadata": 1,
     }
+    assert stealer.capabilities.round_trips["steal"] == wire.total()
     assert stolen.token > old.token
     with pytest.raises(LeaseLost):
         store.renew(old)

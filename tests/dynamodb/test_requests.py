@@ -29,6 +29,7 @@ def test_a_steal_is_one_read_and_one_conditional_update(make_http_store: StoreMa
     wire = Wire(stealer.client)
     stolen = stealer.steal("job", "holder-b", 10)
     assert wire.requests == Counter({"GetItem": 1, "UpdateItem": 1})
+    assert stealer.capabilities.round_trips["steal"] == sum(wire.requests.values())
     assert stolen.token > old.token
 
 

@@ -75,6 +75,7 @@ def test_acquire_takes_a_read_and_a_commit_and_renew_release_one_each(
         "renew": 1,
         "release": 1,
         "get": 1,
+        "steal": 3,
     }
 
 
@@ -98,6 +99,7 @@ def test_a_steal_is_a_read_then_the_acquire_on_the_update_time_it_reads(
     interceptor.reset()
     stolen = store.steal("job", B, TTL)
     assert counts(interceptor) == {"BatchGetDocuments": 2, "Commit": 1}
+    assert store.capabilities.round_trips["steal"] == 3  # the steal's read, then the acquire's
     assert stolen.token > old.token
     with pytest.raises(LeaseLost, match=B):
         store.renew(old)

@@ -69,6 +69,7 @@ class ObjectStoreWire:
         rival_counted.reset()
         rival.steal("job", "holder-b", 10)  # a steal: its read, then one conditional write
         assert rival_counted.requests == Counter({self.read: 1, self.write: 1})
+        assert rival.capabilities.round_trips["steal"] == 2
         return rival
 
     def stored_document(self, kind: str, schema: int) -> tuple[Any, dict[str, Any]]:

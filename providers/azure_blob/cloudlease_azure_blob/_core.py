@@ -83,7 +83,7 @@ class AzureCore(StoreCore):
         fencing=True,
         consistency="strong",
         shared_across="network",
-        round_trips={"acquire": 3, "renew": 1, "release": 2, "get": 1},
+        round_trips={"acquire": 3, "renew": 1, "release": 2, "get": 1, "steal": 6},
     )
 
     #: Which SDK the store's client is from: ``azure.storage.blob`` or its ``aio`` package.

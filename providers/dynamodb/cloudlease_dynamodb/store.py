@@ -87,7 +87,7 @@ class DynamoDBCore(StoreCore):
     capabilities = Capabilities(
         # re-entry: one PutItem once the store has seen the item, else two UpdateItems
         round_trips={"acquire": 1, "renew": 1, "release": 1, "get": 1, "reentry": 1}
-        | {"reentry_unseen": 2}
+        | {"reentry_unseen": 2, "steal": 2}
     )
 
     def _begin(self, table: str, options: TableOptions) -> None:

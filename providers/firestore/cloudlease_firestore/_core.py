@@ -67,7 +67,7 @@ class FirestoreCore(StoreCore):
     """Lease records as documents of one Firestore collection (Native mode): both sides."""
 
     capabilities = Capabilities(
-        round_trips={"acquire": 2, "refused": 1, "renew": 1, "release": 1, "get": 1},
+        round_trips={"acquire": 2, "refused": 1, "renew": 1, "release": 1, "get": 1} | {"steal": 3},
     )
     _rpc: Rpc | None
 

@@ -78,7 +78,8 @@ class GCSStore(VersionedStore[int]):
             "needs a ttl of at least 6 s (renewals every ttl/3 stay 2 s apart, with room for a "
             "back-off after a 429)"
         ),
-        round_trips={"acquire": 2, "acquire_known": 1, "renew": 1, "release": 1, "get": 1},
+        round_trips={"acquire": 2, "acquire_known": 1, "renew": 1, "release": 1, "get": 1}
+        | {"steal": 2},
     )
     scheme = "gs"
     package = "cloudlease-gcs"

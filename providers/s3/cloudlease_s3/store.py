@@ -70,7 +70,8 @@ class S3Store(VersionedStore[str]):
             "S3 leases need a ttl of at least 1 s: a conditional PUT takes tens of "
             "milliseconds and a renewal must fit in a third of the ttl"
         ),
-        round_trips={"acquire": 2, "acquire_known": 1, "renew": 1, "release": 1, "get": 1},
+        round_trips={"acquire": 2, "acquire_known": 1, "renew": 1, "release": 1, "get": 1}
+        | {"steal": 2},
     )
     scheme = "s3"
     package = "cloudlease-s3"
