@@ -181,6 +181,36 @@ def test_steal_cuts_the_holder_off_with_a_greater_token_then_releases(
     assert store.acquire("stuck", "next", 60).token > record.token
 
 
+def test_steal_exits_75_writing_nothing_when_the_lease_changes_between_its_read_and_write(
+    url: str,
+    store: SQLiteStore,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """The race ``StealConflict`` exists for, through ``main()``: right after the steal's read
+    (a spy on the SQLite store's read), another process's release and a third holder's
+    acquisition land; the steal's conditional write then finds another holder and token."""
+    from cloudlease.cli import main
+
+    old = store.acquire("stuck", "wedged-host", 600)
+    read = SQLiteStore._get
+    raced: list[int] = []
+
+    def read_then_race(self: SQLiteStore, name: str) -> object:
+        seen = read(self, name)
+        if self is not store and not raced:
+            store.release(old)
+            raced.append(SQLiteStore(store.path).acquire("stuck", "newcomer", 600).token)
+        return seen
+
+    monkeypatch.setattr(SQLiteStore, "_get", read_then_race)
+    code = main(["steal", "--store", url, "--lease", "stuck", "--holder", "operator"])
+    assert code == 75 and raced
+    assert "changed while it was being stolen" in capsys.readouterr().err
+    record = store.get("stuck")
+    assert record is not None and (record.holder, record.token) == ("newcomer", raced[0])
+
+
 def test_steal_with_hold_keeps_the_lease_for_its_ttl(url: str, store: SQLiteStore) -> None:
     old = store.acquire("stuck", "wedged-host", 600)
     result = cli("steal", "--store", url, "--lease", "stuck", "--hold", "--ttl", "120")
