@@ -27,6 +27,9 @@ deleted        the record was deleted (a TTL sweep, an operator)
 all_stopped    every contender has stopped or crashed: ``deadline`` = the stuck bound
 probe          a fresh contender acquired: ``token``
 =============  =====================================================================
+
+On a semaphore (``cloudlease.testing.semaphores``), the events about one record (granted,
+renewed, stopped, claim, write, applied, deleted) also carry its name in ``lease``.
 """
 
 from __future__ import annotations
@@ -94,6 +97,7 @@ class Event:
     ok: bool | None = None
     attempt: int | None = None
     detail: str = ""
+    lease: str = ""  # the record it is about, where that matters (a semaphore's slots)
 
     def line(self) -> str:
         """The event as one readable line."""
@@ -108,6 +112,8 @@ class Event:
             parts.append(f"attempt={self.attempt}")
         if self.detail:
             parts.append(self.detail)
+        if self.lease:
+            parts.append(f"lease={self.lease}")
         return " ".join(parts)
 
     def to_json(self) -> str:
@@ -202,6 +208,7 @@ class Tenure:
     token: int
     start: float
     end: float
+    lease: str = ""
 
 
 def tenures(events: Iterable[Event]) -> list[Tenure]:
@@ -220,7 +227,7 @@ def tenures(events: Iterable[Event]) -> list[Tenure]:
             deadline = event.deadline if event.deadline is not None else event.t
             tenure = found.get(key)
             if tenure is None:
-                found[key] = Tenure(event.actor, event.token, event.t, deadline)
+                found[key] = Tenure(event.actor, event.token, event.t, deadline, event.lease)
             else:
                 tenure.start = min(tenure.start, event.t)
                 tenure.end = max(tenure.end, deadline)
@@ -336,11 +343,12 @@ def check_ambiguous(events: Iterable[Event]) -> list[Violation]:
     Per acquire call (``attempt`` numbers are unique in a history): a lease is returned only if
     the store applied this very call's write, with its token (not duplicated); a write the store
     applied is reported as ours, unless the read-back could not tell (the call then raises an
-    ambiguous StoreUnavailable) or no longer found it (not lost).
+    ambiguous StoreUnavailable) or no longer found it (not lost). A token is one record's: two
+    slots of a semaphore may grant the same number.
     """
     applied: dict[int, Event] = {}
     seen_back: dict[int, bool] = {}
-    granted_tokens: dict[int, int] = {}
+    granted_tokens: dict[tuple[str, int], int] = {}  # (record, token): the attempt
     problems = []
 
     def problem(text: str, event: Event, *tokens: int | None) -> Violation:
@@ -367,7 +375,8 @@ def check_ambiguous(events: Iterable[Event]) -> list[Violation]:
                         problem(text, event, event.token, write.token if write else None)
                     )
                 if event.token is not None:
-                    other = granted_tokens.setdefault(event.token, key)
+                    record = write.lease if write is not None else ""
+                    other = granted_tokens.setdefault((record, event.token), key)
                     if other != key:
                         text = (
                             f"token {event.token} granted to attempt {key} and to attempt {other}"

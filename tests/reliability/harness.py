@@ -23,12 +23,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from cloudlease._slots import slot_record
 from cloudlease.errors import LeaseHeld, StoreUnavailable
 from cloudlease.renewal import drive
 from cloudlease.store import BaseStore
 from cloudlease.tenure import Tenure, TimingPolicy
 from cloudlease.testing.clock import FakeClock
 from cloudlease.testing.history import Event, History, Violation, check_history, excerpt
+from cloudlease.testing.semaphores import check_semaphore_history, most_at_once
 from tests.reliability.sim import Sim, SimClock
 from tests.reliability.simstore import SimStore
 
@@ -82,6 +84,11 @@ class Profile:
     # (``sweep_waits``); test_checker shows the token regression when it does not.
     purge_after: float = 3.0
     sweep_waits: bool = True
+    # A semaphore of this many slots (1: one lease); each history draws slots+1..contenders
+    # contenders, checked by ``check_semaphore_history`` when slots > 1.
+    slots: int = 1
+    # What the contenders believe ``slots`` is (None: the truth); a test_checker mutant.
+    believed_slots: int | None = None
 
 
 @dataclass
@@ -104,17 +111,19 @@ class Outcome:
 
 
 class TimedSink:
-    """The fenced resource: accepts a token at least as new as the newest accepted one."""
+    """The fenced resource of one lease (of one slot, on a semaphore): accepts a token at
+    least as new as the newest accepted one."""
 
-    def __init__(self, history: History) -> None:
+    def __init__(self, history: History, lease: str) -> None:
         self.history = history
+        self.lease = lease
         self.newest: int | None = None
 
     def write(self, token: int, holder: str) -> bool:
         accepted = self.newest is None or token >= self.newest
         if accepted:
             self.newest = token
-        self.history.record(holder, "write", token=token, ok=accepted)
+        self.history.record(holder, "write", token=token, ok=accepted, lease=self.lease)
         return accepted
 
 
@@ -129,17 +138,19 @@ class _Run:
         self.clock = FakeClock()
         self.sim = Sim(self.clock, random.Random(self.rng.getrandbits(64)))
         self.history = History(self.sim.now, seed)
-        self.sink = TimedSink(self.history)
         self.ttl = backend.ttl
         self.allowance = profile.skew * self.ttl
         self.retry = self.ttl / 3
         self.lease = f"h{seed}-{next(_RUNS)}"  # fresh record, even when a seed is replayed
+        slots = profile.believed_slots or profile.slots  # the records the contenders use
+        self.records = [slot_record(self.lease, slot, slots) for slot in range(slots)]
+        self.sinks = {name: TimedSink(self.history, name) for name in self.records}
         self.horizon = self.clock.monotonic() + profile.horizon * self.ttl
         self.attempts = itertools.count(1)
         self.stores: list[SimStore] = []
         self.pending: dict[object, float] = {}  # acquires on their way: sent at
         self.skews: list[int] = []
-        self.server_until: float | None = None
+        self.server_until: dict[str, float] = {}  # server-side expiry, per record
         self.admin: BaseStore  # opened in run(), once the backend knows this history's way in
         self.next_freeze = self.clock.monotonic() + self._gap(profile.freeze_every)
         self.next_crash = self.clock.monotonic() + self._gap(profile.crash_every)
@@ -182,18 +193,19 @@ class _Run:
         """
         until = self.sim.now() + math.floor(ttl_ms / 1000)
         if op == "release":
-            self.server_until = None
+            self.server_until.pop(name, None)
         elif op.endswith("?"):
             if not op.startswith("release"):
-                self.server_until = max(self.server_until or until, until)
+                self.server_until[name] = max(self.server_until.get(name, until), until)
         else:
-            self.server_until = until
+            self.server_until[name] = until
 
     def _server_tick(self) -> None:
-        if self.server_until is not None and self.sim.now() >= self.server_until:
-            self.server_until = None
-            self.backend.expire(self.admin, self.lease)
-            self.history.record("server", "expired")
+        for name, until in sorted(self.server_until.items()):
+            if self.sim.now() >= until:
+                del self.server_until[name]
+                self.backend.expire(self.admin, name)
+                self.history.record("server", "expired", lease=name)
 
     def skew_ms(self) -> int:
         half = self.allowance * 1000 / 2
@@ -220,7 +232,10 @@ class _Run:
                 lease = held.acquire().lease
             except (LeaseHeld, StoreUnavailable):
                 continue
-            self.history.record(holder, "granted", token=lease.token, deadline=lease.deadline)
+            name = lease.name
+            self.history.record(
+                holder, "granted", token=lease.token, deadline=lease.deadline, lease=name
+            )
             stop = threading.Event()
             renewing = sim.spawn(
                 f"{holder}/keeper", functools.partial(drive, held, store.clock, stop), group=holder
@@ -229,10 +244,12 @@ class _Run:
                 sim.wait(None, rng.uniform(0, ttl / 2))  # work between writes
                 if not held.is_valid():
                     break
-                self.history.record(holder, "claim", token=held.token, deadline=held.lease.deadline)
+                self.history.record(
+                    holder, "claim", token=held.token, deadline=held.lease.deadline, lease=name
+                )
                 sim.wait(None, rng.uniform(0, self.p.latency * ttl))  # the write in flight
-                self.sink.write(held.token, holder)
-            self.history.record(holder, "stopped", token=held.token)
+                self.sinks[name].write(held.token, holder)
+            self.history.record(holder, "stopped", token=held.token, lease=name)
             stop.set()
             sim.wait(renewing.done, math.inf)
             if rng.random() < 0.85:
@@ -247,7 +264,10 @@ class _Run:
         policy = TimingPolicy.for_store(
             store, lease=self.lease, ttl=self.ttl, retry_every=self.retry
         )
-        return Tenure(store, self.lease, policy=policy, holder=holder, wait=wait, rng=rng)
+        slots = self.p.believed_slots or self.p.slots
+        return Tenure(
+            store, self.lease, policy=policy, holder=holder, wait=wait, rng=rng, slots=slots
+        )
 
     def sweep(self) -> None:
         """A TTL sweep: deletes the record once it has been free past the purge delay."""
@@ -255,16 +275,17 @@ class _Run:
         clock = SimClock(self.sim)
         while self.sim.now() < self.horizon:
             self.sim.wait(None, self.rng.uniform(0.1, 0.6) * self.ttl)
-            record = self.admin.get(self.lease)
-            if record is None or (record.holder and self.backend.server_expiry):
-                continue  # nothing to sweep, or a blob lease only the server frees
-            if clock.wall_ms() <= record.expires_at + purge_ms:
-                continue
-            oldest = min(self.pending.values(), default=self.sim.now())
-            if self.p.sweep_waits and self.sim.now() - oldest > self.p.purge_after * self.ttl:
-                continue  # an acquire older than the purge delay is still on its way
-            self.admin.delete_record(self.lease)
-            self.history.record("sweeper", "deleted", token=record.token)
+            for name in self.records:
+                record = self.admin.get(name)
+                if record is None or (record.holder and self.backend.server_expiry):
+                    continue  # nothing to sweep, or a blob lease only the server frees
+                if clock.wall_ms() <= record.expires_at + purge_ms:
+                    continue
+                oldest = min(self.pending.values(), default=self.sim.now())
+                if self.p.sweep_waits and self.sim.now() - oldest > self.p.purge_after * self.ttl:
+                    continue  # an acquire older than the purge delay is still on its way
+                self.admin.delete_record(name)
+                self.history.record("sweeper", "deleted", token=record.token, lease=name)
 
     def probe(self) -> None:
         skew = self.skew_ms()
@@ -315,7 +336,7 @@ class _Run:
         if self.backend.server_expiry:
             self.sim.on_tick.append(self._server_tick)
         try:
-            for _ in range(self.rng.randint(2, self.p.contenders)):
+            for _ in range(self.rng.randint(self.p.slots + 1, self.p.contenders)):
                 self.spawn_contender()
             self.sim.spawn("sweeper", self.sweep)
             self.sim.run(self.between)
@@ -329,7 +350,11 @@ class _Run:
         faults["freeze"] = sum(1 for e in events if e.kind == "freeze")
         faults["crash"] = sum(1 for e in events if e.kind == "crashed")
         faults["skewed clocks"] = sum(1 for s in self.skews if s)
-        return Outcome(self.backend.name, self.seed, events, check_history(events), faults)
+        if self.p.slots > 1:
+            problems = check_semaphore_history(events, self.p.slots)
+        else:
+            problems = check_history(events)
+        return Outcome(self.backend.name, self.seed, events, problems, faults)
 
 
 def run_history(backend: Backend, seed: int, profile: Profile | None = None) -> Outcome:
@@ -352,5 +377,6 @@ def summary(outcomes: list[Outcome]) -> dict[str, Any]:
         "deletions": kinds["deleted"],
         "wire histories": sum(1 for o in outcomes if any(e.kind == "wire" for e in o.events)),
         "faults": dict(sorted(faults.items())),
+        "most holders at once": max((most_at_once(o.events) for o in outcomes), default=0),
         "violations": sum(len(o.problems) for o in outcomes),
     }

@@ -86,7 +86,13 @@ class SimStore(FaultyStore):
 
     def renew(self, lease: Lease, ttl: Duration | None = None) -> Lease:
         renewed = super().renew(lease, ttl)
-        self.history.record(self.actor, "renewed", token=renewed.token, deadline=renewed.deadline)
+        self.history.record(
+            self.actor,
+            "renewed",
+            token=renewed.token,
+            deadline=renewed.deadline,
+            lease=renewed.name,
+        )
         return renewed
 
     # -- primitives in flight ---------------------------------------------------------------
@@ -162,7 +168,9 @@ class SimStore(FaultyStore):
 
     def _record_grant(self, request: AcquireRequest, record: LeaseRecord) -> None:
         attempt = getattr(self._local, "attempt", None)
-        self.history.record(request.holder, "applied", token=record.token, attempt=attempt)
+        self.history.record(
+            request.holder, "applied", token=record.token, attempt=attempt, lease=request.name
+        )
 
     def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
         def apply() -> tuple[LeaseRecord, Any]:

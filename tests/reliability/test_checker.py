@@ -27,6 +27,7 @@ from cloudlease.testing.history import (
     excerpt,
     tenures,
 )
+from cloudlease.testing.semaphores import check_at_most, check_semaphore_history
 from tests.reliability.backends import MemoryBackend
 from tests.reliability.harness import Profile, run_history
 from tests.reliability.sim import SimClock
@@ -242,3 +243,40 @@ def test_a_sweep_faster_than_a_frozen_request_can_regress_tokens() -> None:
     # random draws moves it, so the search goes on (about 25 histories a second) from there.
     problem = first_violation(MemoryBackend("hasty"), hasty, tries=2000, start=499)
     assert problem.startswith("tokens"), problem
+
+
+# -- semaphores: at most N holders at once ---------------------------------------------------
+
+
+def test_at_most_n_counts_holders_across_slots_each_slot_fine_on_its_own() -> None:
+    three = [
+        ev(0, "a", "granted", token=1, deadline=9, lease="s.slot-0"),
+        ev(1, "b", "granted", token=1, deadline=9, lease="s.slot-1"),
+        ev(2, "c", "granted", token=1, deadline=9, lease="s.slot-2"),
+    ]
+    assert check_semaphore_history(three, 3) == []
+    (problem,) = check_semaphore_history(three, 2)
+    assert problem.startswith("at most N: 3 holders valid at 2.000, over 2")
+    assert problem.actors == {"a", "b", "c"}
+    stopped = ev(1.5, "a", "stopped", token=1, lease="s.slot-0")
+    assert check_at_most([*three[:2], stopped, three[2]], 2) == []
+
+
+def test_each_slot_is_checked_as_a_lease() -> None:
+    twice = [
+        ev(0, "a", "granted", token=1, deadline=9, lease="s.slot-0"),
+        ev(1, "b", "granted", token=2, deadline=9, lease="s.slot-0"),
+    ]
+    problems = check_semaphore_history(twice, 2)  # two holders: within N, not on one slot
+    assert [p.split(":")[0] for p in problems] == ["single holder of s.slot-0"]
+
+
+def test_contenders_that_believe_in_more_slots_than_there_are_are_caught() -> None:
+    """Half the truth: the semaphore has 2 slots, its contenders take 3 (misconfigured)."""
+    problem = first_violation(MemoryBackend("miscount"), Profile(slots=2, believed_slots=3))
+    assert problem.startswith("at most N"), problem
+
+
+def test_a_store_that_takes_over_early_is_caught_on_a_semaphore() -> None:
+    problem = first_violation(Mutant(EagerStore, "eager-slots"), Profile(slots=2, contenders=4))
+    assert problem.startswith(("single holder of", "at most N", "ambiguous")), problem
