@@ -21,6 +21,8 @@ Item = Mapping[str, Mapping[str, Any]]
 
 def encode_metadata(metadata: Mapping[str, Any]) -> str:
     """The metadata attribute's value (already validated by the core)."""
+    if not metadata:
+        return "{}"  # what json.dumps writes for it, without building an encoder per call
     return json.dumps(metadata, separators=(",", ":"), ensure_ascii=True, sort_keys=True)
 
 

@@ -114,6 +114,18 @@ class Requests:
         self.names = names
         self.purge_after_ms = purge_after_ms
         self._placeholders = names.placeholders()
+        #: (update, condition) -> (the ExpressionAttributeNames they use, the value
+        #: placeholders they use): worked out once per expression, not per request.
+        self._used: dict[tuple[str, str], tuple[dict[str, str], tuple[str, ...]]] = {}
+
+    def _uses(self, update: str, condition: str) -> tuple[dict[str, str], tuple[str, ...]]:
+        known = self._used.get((update, condition))
+        if known is None:
+            used = set(_PLACEHOLDER.findall(f"{update} {condition}"))
+            names = {k: v for k, v in self._placeholders.items() if k in used}
+            known = names, tuple(sorted(k for k in used if k.startswith(":")))
+            self._used[(update, condition)] = known
+        return known
 
     def key(self, name: str) -> dict[str, Any]:
         return {self.names.key: s(name)}
@@ -125,14 +137,14 @@ class Requests:
     def _update(
         self, name: str, update: str, condition: str, values: dict[str, Any], *, old: bool = False
     ) -> dict[str, Any]:
-        used = set(_PLACEHOLDER.findall(f"{update} {condition}"))
+        names, used = self._uses(update, condition)
         return {
             "TableName": self.table,
             "Key": self.key(name),
             "UpdateExpression": update,
             "ConditionExpression": condition,
-            "ExpressionAttributeNames": {k: v for k, v in self._placeholders.items() if k in used},
-            "ExpressionAttributeValues": {k: v for k, v in values.items() if k in used},
+            "ExpressionAttributeNames": dict(names),  # a copy: the request is the caller's
+            "ExpressionAttributeValues": {k: values[k] for k in used if k in values},
             "ReturnValues": "ALL_OLD" if old else "ALL_NEW",
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
@@ -199,13 +211,13 @@ class Requests:
             ":free": s(""),
             ":stale_before": n(request.now_ms - request.allowance_ms),
         }
-        used = set(_PLACEHOLDER.findall(condition))
+        names, used = self._uses("", condition)
         return {
             "TableName": self.table,
             "Item": encode(to, self.names, self.purge_at(to.expires_at)),
             "ConditionExpression": condition,
-            "ExpressionAttributeNames": {k: v for k, v in self._placeholders.items() if k in used},
-            "ExpressionAttributeValues": {k: v for k, v in values.items() if k in used},
+            "ExpressionAttributeNames": dict(names),
+            "ExpressionAttributeValues": {k: values[k] for k in used if k in values},
             "ReturnValuesOnConditionCheckFailure": "ALL_OLD",
         }
 

@@ -146,6 +146,7 @@ class DynamoDBCore(StoreCore):
         self._seen_lock = threading.Lock()
         self._seen: dict[str, LeaseRecord] = {}  # the item of each lease, as last seen
         self._puts = True  # False once PutItem was denied (an IAM policy from before it)
+        self._url = self._describe()  # the settings are final from here on
 
     @property
     def region(self) -> str | None:
@@ -153,6 +154,12 @@ class DynamoDBCore(StoreCore):
 
     @property
     def url(self) -> str:
+        """``dynamodb://TABLE?...``: worked out once the settings are final (``_settle``), as
+        every error and every LeaseHeld names it."""
+        known: str | None = getattr(self, "_url", None)
+        return known if known is not None else self._describe()
+
+    def _describe(self) -> str:
         query: dict[str, str] = {}
         if getattr(self, "_region", None):
             query["region"] = self._region  # type: ignore[assignment]
