@@ -85,7 +85,8 @@ def _parser() -> argparse.ArgumentParser:
         "Run CMD while holding the lease; renew while it runs. CMD runs in its own "
         "process group, which is stopped as a whole (TERM, then KILL before the lease's local "
         "deadline) when the lease is lost or this supervisor dies. The child finds "
-        "CLOUDLEASE_LEASE, CLOUDLEASE_HOLDER, CLOUDLEASE_TOKEN (fence writes with it), "
+        "CLOUDLEASE_LEASE (the record held: NAME, or NAME.slot-K with --slots), "
+        "CLOUDLEASE_SLOT (0..N-1), CLOUDLEASE_HOLDER, CLOUDLEASE_TOKEN (fence writes with it), "
         "CLOUDLEASE_DEADLINE (epoch ms, the first grant's local deadline) and "
         "CLOUDLEASE_DEADLINE_FILE (rewritten on every renewal; `cloudlease check` reads it) in "
         "its environment.",
@@ -99,6 +100,14 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         metavar="S",
         help="wait for the lease (up to S seconds, forever without S) instead of exiting 75",
+    )
+    run.add_argument(
+        "--slots",
+        type=int,
+        default=1,
+        metavar="N",
+        help="a semaphore: run while holding one of N slots, so at most N commands run at once "
+        "(1: a plain lease)",
     )
     run.add_argument("--holder", help="holder id (default: host:pid:random)")
     run.add_argument("--metadata", help="a small JSON object stored with the lease")
@@ -139,7 +148,7 @@ def _parser() -> argparse.ArgumentParser:
         "--interval seconds and marks what changed since the previous listing.",
     )
     with_store(status)
-    status.add_argument("--lease", help="only this lease")
+    status.add_argument("--lease", help="only this lease (a semaphore: its slots)")
     status.add_argument(
         "--json", action="store_true", help="print JSON (with --watch: one object per line)"
     )
@@ -308,11 +317,13 @@ def _run(args: argparse.Namespace) -> int:
             wait=args.wait,
             holder=args.holder,
             metadata=_metadata(args.metadata, args.lease, store.url),
+            slots=args.slots,
         )
         with held:
             env = dict(
                 os.environ,
-                CLOUDLEASE_LEASE=held.name,
+                CLOUDLEASE_LEASE=held.lease_name,
+                CLOUDLEASE_SLOT=str(held.slot),
                 CLOUDLEASE_HOLDER=held.holder,
                 CLOUDLEASE_TOKEN=str(held.token),
                 CLOUDLEASE_DEADLINE=str(store.clock.wall_ms() + int(held.remaining() * 1000)),
@@ -322,8 +333,12 @@ def _run(args: argparse.Namespace) -> int:
         record = exc.record
         holder = record.holder if record else "someone else"
         print(
-            f"cloudlease: lease {args.lease!r} is held by {holder!r}"
-            + (f" (token {record.token})" if record else "")
+            (
+                f"cloudlease: lease {args.lease!r} is held by {holder!r}"
+                + (f" (token {record.token})" if record else "")
+                if args.slots == 1
+                else f"cloudlease: semaphore {args.lease!r}: {exc.detail}"
+            )
             + f" on {store.url}; not running (exit {args.skip_exit_code})",
             file=sys.stderr,
         )

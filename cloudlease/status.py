@@ -56,10 +56,20 @@ class Refresh:
 
 
 def read(store: Any, lease: str | None = None) -> Snapshot:
-    """List ``store`` (only ``lease`` when given) with one read."""
+    """List ``store`` (only ``lease`` when given) with one read; a ``lease`` with no record of
+    its own that is a semaphore lists its slots' records (``NAME.slot-K``) with a second."""
     if lease:
         record = store.get(lease)
         records = () if record is None else (record,)
+        if record is None:
+            from cloudlease._slots import SUFFIX
+
+            prefix = lease + SUFFIX
+            records = tuple(
+                r
+                for r in store.records()
+                if r.name.startswith(prefix) and r.name[len(prefix) :].isdigit()
+            )
     else:
         records = tuple(store.records())
     return Snapshot(store.clock.wall_ms(), records)

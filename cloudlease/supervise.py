@@ -77,7 +77,7 @@ class DeadlineFile:
             return
         clock = tenure.store.clock
         deadline_ms = clock.wall_ms() + round(tenure.remaining() * 1000) if held else 0
-        body = {"lease": tenure.name, "token": tenure.token, "deadline_ms": deadline_ms}
+        body = {"lease": tenure.lease_name, "token": tenure.token, "deadline_ms": deadline_ms}
         staged = self.path.with_suffix(".tmp")
         staged.write_text(json.dumps({**body, "held": held}), encoding="ascii")
         os.replace(staged, self.path)
@@ -150,7 +150,7 @@ def _watch(
             grace = min(grace, left)
             why = tenure.reason or "its local deadline passed while a renewal still waited"
             print(
-                f"cloudlease: lease {tenure.name!r} lost ({why}); stopping the command's "
+                f"cloudlease: lease {tenure.lease_name!r} lost ({why}); stopping the command's "
                 f"process group (KILL in {grace:.2f}s)",
                 file=sys.stderr,
             )

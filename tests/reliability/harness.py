@@ -288,6 +288,8 @@ class _Run:
                 self.history.record("sweeper", "deleted", token=record.token, lease=name)
 
     def probe(self) -> None:
+        """Once every contender stopped: acquire within the stuck bound (every slot of a
+        semaphore, one prober each)."""
         skew = self.skew_ms()
         store = self.store_for("probe", skew, faults=False)
         if self.backend.server_expiry:
@@ -297,9 +299,14 @@ class _Run:
             bound = self.ttl + self.allowance + worst + 1.2 * self.retry + 0.01
         self.history.record("probe", "all_stopped", deadline=bound)
         rng = random.Random(self.rng.getrandbits(64))  # seeded: the history replays
-        probe = self.tenure(store, "probe", wait=3 * bound, rng=rng).acquire()
-        self.history.record("probe", "probe", token=probe.token)
-        probe.release()
+        # On a semaphore, one prober per slot: no slot may stay stuck past the bound.
+        probers = ["probe"] + [f"probe{k}" for k in range(2, self.p.slots + 1)]
+        probes = [self.tenure(store, name, wait=3 * bound, rng=rng) for name in probers]
+        for name, probe in zip(probers, probes, strict=True):
+            probe.acquire()
+            self.history.record(name, "probe", token=probe.token, lease=probe.lease_name)
+        for probe in probes:
+            probe.release()
 
     # -- the scheduler's own faults ---------------------------------------------------------
 
