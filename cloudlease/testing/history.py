@@ -19,9 +19,11 @@ stopped        the holder stopped acting on ``token`` (before its release was se
 crashed        the actor died: every tenure it had ends here, nothing is released
 claim          about to do a fenced write with ``token``; ``deadline`` as believed
 write          the fenced sink's answer: ``token``, ``ok`` (accepted)
-applied        the store applied an acquisition: ``token``, ``attempt``
+applied        the store applied an acquisition: ``token``, ``attempt``; ``detail`` "steal"
+               when it took the lease from a live holder (``Tenure.steal``)
+renew_applied  the store applied a renewal of ``token`` (a lost reply included)
 read_back      an acquire's read-back saw our attempt's write (``ok``): ``attempt``
-attempt        an acquire call ended: ``attempt``, ``detail`` (granted | held |
+attempt        an acquire (or steal) call ended: ``attempt``, ``detail`` (granted | held |
                unavailable | unknown | crashed), ``token`` when granted
 deleted        the record was deleted (a TTL sweep, an operator)
 all_stopped    every contender has stopped or crashed: ``deadline`` = the stuck bound
@@ -30,6 +32,12 @@ probe          a fresh contender acquired: ``token``
 
 On a semaphore (``cloudlease.testing.semaphores``), the events about one record (granted,
 renewed, stopped, claim, write, applied, deleted) also carry its name in ``lease``.
+
+A steal ends every earlier grant of its record at the instant the store applied it: the old
+holder may still act until its next renewal fails, and only fencing stops its writes then, so
+its belief past the steal is not counted as a second holder (``tenures``); ``check_steals``
+checks that the store never renews an older grant after the steal, and the sink check that
+the old token is refused once the new one wrote.
 """
 
 from __future__ import annotations
@@ -219,15 +227,22 @@ def tenures(events: Iterable[Event]) -> list[Tenure]:
     """
     found: dict[tuple[str, int], Tenure] = {}
     ended: set[tuple[str, int]] = set()  # a renewal landing after the stop extends nothing
+    steals: dict[str, list[tuple[int, float]]] = {}  # record: (token, instant) of each steal
     for event in events:
         if event.kind in ("granted", "renewed", "claim") and event.token is not None:
             key = (event.actor, event.token)
             if key in ended:
                 continue
             deadline = event.deadline if event.deadline is not None else event.t
+            stolen = _stolen_at(steals.get(event.lease, ()), event.token)
+            if stolen is not None:  # a grant older than a steal: over at the steal
+                deadline = min(deadline, stolen)
+                ended.add(key)
             tenure = found.get(key)
             if tenure is None:
                 found[key] = Tenure(event.actor, event.token, event.t, deadline, event.lease)
+            elif stolen is not None:
+                tenure.end = min(tenure.end, stolen)
             else:
                 tenure.start = min(tenure.start, event.t)
                 tenure.end = max(tenure.end, deadline)
@@ -241,7 +256,18 @@ def tenures(events: Iterable[Event]) -> list[Tenure]:
                 if key[0] == event.actor:
                     tenure.end = min(tenure.end, event.t)
                     ended.add(key)
+        elif event.kind == "applied" and event.detail == "steal" and event.token is not None:
+            steals.setdefault(event.lease, []).append((event.token, event.t))
+            for key, tenure in found.items():
+                if tenure.lease == event.lease and tenure.token < event.token:
+                    tenure.end = min(tenure.end, event.t)
+                    ended.add(key)
     return sorted(found.values(), key=lambda tenure: (tenure.start, tenure.token))
+
+
+def _stolen_at(steals: Iterable[tuple[int, float]], token: int) -> float | None:
+    """The instant the first steal of a greater token than ``token`` was applied, if any."""
+    return min((at for stolen, at in steals if stolen > token), default=None)
 
 
 def check_single_holder(events: Iterable[Event]) -> list[Violation]:
@@ -291,6 +317,31 @@ def check_tokens(events: Iterable[Event]) -> list[Violation]:
             )
             problems.append(_between(text, *((e.actor, e.token, e.t) for e in (event, previous))))
         previous = event
+    return problems
+
+
+def check_steals(events: Iterable[Event]) -> list[Violation]:
+    """After a steal, the store renews no older grant of that record: the old holder's next
+    renewal fails, so it steps down (``applied`` with detail "steal", then ``renew_applied``)."""
+    problems = []
+    steals: dict[str, list[Event]] = {}
+    for event in events:
+        if event.token is None:
+            continue
+        if event.kind == "applied" and event.detail == "steal":
+            steals.setdefault(event.lease, []).append(event)
+        elif event.kind == "renew_applied":
+            for steal in steals.get(event.lease, ()):
+                if steal.token is not None and event.token < steal.token:
+                    text = (
+                        f"the store renewed {event.actor}'s token {event.token} at "
+                        f"{event.t:.3f} after {steal.actor} stole the lease with token "
+                        f"{steal.token} at {steal.t:.3f}"
+                    )
+                    problems.append(
+                        _between(text, *((e.actor, e.token, e.t) for e in (event, steal)))
+                    )
+                    break
     return problems
 
 
@@ -402,6 +453,7 @@ CHECKS: Mapping[str, Callable[[list[Event]], list[Violation]]] = {
     "single holder": check_single_holder,
     "tokens": check_tokens,
     "token order": check_tenure_order,
+    "steals": check_steals,
     "not stuck": check_not_stuck,
     "ambiguous outcomes": check_ambiguous,
 }

@@ -89,6 +89,10 @@ class Profile:
     slots: int = 1
     # What the contenders believe ``slots`` is (None: the truth); a test_checker mutant.
     believed_slots: int | None = None
+    # An operator steals the lease (``Tenure.steal``, as ``cloudlease steal``) about this
+    # often (x ttl; None: never), through a store with the same faults, then works with it as
+    # a contender would; one lease only (a semaphore's slot is stolen by its record's name).
+    steal_every: float | None = None
 
 
 @dataclass
@@ -229,35 +233,55 @@ class _Run:
                 continue
             held = self.tenure(store, holder, wait=rng.uniform(0, ttl), rng=rng)
             try:
-                lease = held.acquire().lease
+                held.acquire()
             except (LeaseHeld, StoreUnavailable):
                 continue
-            name = lease.name
-            self.history.record(
-                holder, "granted", token=lease.token, deadline=lease.deadline, lease=name
-            )
-            stop = threading.Event()
-            renewing = sim.spawn(
-                f"{holder}/keeper", functools.partial(drive, held, store.clock, stop), group=holder
-            )
-            for _ in range(rng.randint(1, 6)):
-                sim.wait(None, rng.uniform(0, ttl / 2))  # work between writes
-                if not held.is_valid():
-                    break
-                self.history.record(
-                    holder, "claim", token=held.token, deadline=held.lease.deadline, lease=name
-                )
-                sim.wait(None, rng.uniform(0, self.p.latency * ttl))  # the write in flight
-                self.sinks[name].write(held.token, holder)
-            self.history.record(holder, "stopped", token=held.token, lease=name)
-            stop.set()
-            sim.wait(renewing.done, math.inf)
-            if rng.random() < 0.85:
-                held.release()
-            else:
-                held.abandon("walked away without releasing")
+            self.work(store, held, rng)
             idle = rng.uniform(ttl, 6 * ttl) if rng.random() < 0.3 else rng.uniform(0, ttl / 2)
             sim.wait(None, idle)  # sometimes long enough for the record to be swept
+
+    def steal_now_and_then(self, store: SimStore, rng: random.Random) -> None:
+        """The operator: now and then, steal the lease and work with it."""
+        assert self.p.steal_every is not None
+        while True:
+            self.sim.wait(None, rng.expovariate(1 / (self.p.steal_every * self.ttl)))
+            if self.sim.now() >= self.horizon:
+                return
+            held = self.tenure(store, "operator", wait=0, rng=rng)
+            try:
+                held.steal()  # StealConflict is a LeaseHeld
+            except (LeaseHeld, StoreUnavailable):
+                continue
+            self.work(store, held, rng)
+
+    def work(self, store: SimStore, held: Tenure, rng: random.Random) -> None:
+        """Hold ``held`` (just granted) for a few fenced writes while renewing, then release
+        it or walk away."""
+        sim, ttl, holder, lease = self.sim, self.ttl, held.holder, held.lease
+        name = lease.name
+        self.history.record(
+            holder, "granted", token=lease.token, deadline=lease.deadline, lease=name
+        )
+        stop = threading.Event()
+        renewing = sim.spawn(
+            f"{holder}/keeper", functools.partial(drive, held, store.clock, stop), group=holder
+        )
+        for _ in range(rng.randint(1, 6)):
+            sim.wait(None, rng.uniform(0, ttl / 2))  # work between writes
+            if not held.is_valid():
+                break
+            self.history.record(
+                holder, "claim", token=held.token, deadline=held.lease.deadline, lease=name
+            )
+            sim.wait(None, rng.uniform(0, self.p.latency * ttl))  # the write in flight
+            self.sinks[name].write(held.token, holder)
+        self.history.record(holder, "stopped", token=held.token, lease=name)
+        stop.set()
+        sim.wait(renewing.done, math.inf)
+        if rng.random() < 0.85:
+            held.release()
+        else:
+            held.abandon("walked away without releasing")
 
     def tenure(self, store: SimStore, holder: str, *, wait: float, rng: random.Random) -> Tenure:
         """A tenure as every front door builds one: renew every ttl/3, campaign every retry."""
@@ -346,6 +370,12 @@ class _Run:
             for _ in range(self.rng.randint(self.p.slots + 1, self.p.contenders)):
                 self.spawn_contender()
             self.sim.spawn("sweeper", self.sweep)
+            if self.p.steal_every is not None:
+                skew = self.skew_ms()
+                self.skews.append(skew)
+                store = self.store_for("operator", skew, faults=True)
+                rng = random.Random(self.rng.getrandbits(64))
+                self.sim.spawn("operator", lambda: self.steal_now_and_then(store, rng))
             self.sim.run(self.between)
             self.sim.spawn("probe", self.probe)
             self.sim.run()
@@ -382,6 +412,9 @@ def summary(outcomes: list[Outcome]) -> dict[str, Any]:
         "renewals": kinds["renewed"],
         "fenced writes": kinds["write"],
         "deletions": kinds["deleted"],
+        "steals": sum(
+            1 for o in outcomes for e in o.events if e.kind == "applied" and e.detail == "steal"
+        ),
         "wire histories": sum(1 for o in outcomes if any(e.kind == "wire" for e in o.events)),
         "faults": dict(sorted(faults.items())),
         "most holders at once": max((most_at_once(o.events) for o in outcomes), default=0),

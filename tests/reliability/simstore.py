@@ -66,11 +66,27 @@ class SimStore(FaultyStore):
     def acquire(
         self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
     ) -> Lease:
+        return self._attempt(super().acquire, name, holder, ttl, metadata)
+
+    def steal(
+        self, name: str, holder: str, ttl: Duration, metadata: Mapping[str, Any] | None = None
+    ) -> Lease:
+        return self._attempt(super().steal, name, holder, ttl, metadata)
+
+    def _attempt(
+        self,
+        call: Callable[[str, str, Duration, Mapping[str, Any] | None], Lease],
+        name: str,
+        holder: str,
+        ttl: Duration,
+        metadata: Mapping[str, Any] | None,
+    ) -> Lease:
+        """One acquire or steal call, numbered, with how it ended (``attempt``)."""
         attempt = next(self._attempts)
         self._local.attempt = attempt
         outcome, token = "crashed", None
         try:
-            lease = super().acquire(name, holder, ttl, metadata)
+            lease = call(name, holder, ttl, metadata)
             outcome, token = "granted", lease.token
             return lease
         except LeaseHeld:
@@ -169,7 +185,12 @@ class SimStore(FaultyStore):
     def _record_grant(self, request: AcquireRequest, record: LeaseRecord) -> None:
         attempt = getattr(self._local, "attempt", None)
         self.history.record(
-            request.holder, "applied", token=record.token, attempt=attempt, lease=request.name
+            request.holder,
+            "applied",
+            token=record.token,
+            attempt=attempt,
+            lease=request.name,
+            detail="steal" if request.steals is not None else "",
         )
 
     def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
@@ -179,6 +200,7 @@ class SimStore(FaultyStore):
             except StoreUnavailable:
                 self._maybe_applied("renew", lease.name, ttl_ms)
                 raise
+            self.history.record(lease.holder, "renew_applied", token=lease.token, lease=lease.name)
             if self.on_applied is not None:
                 self.on_applied("renew", lease.name, ttl_ms)
             return result

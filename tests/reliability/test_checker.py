@@ -9,9 +9,10 @@ from typing import Any
 
 import pytest
 
+from cloudlease import records as rules
 from cloudlease.async_store import SyncBackedStore
 from cloudlease.errors import StoreUnavailable
-from cloudlease.lease import LeaseRecord
+from cloudlease.lease import Lease, LeaseRecord
 from cloudlease.records import AcquireRequest
 from cloudlease.store import BaseStore
 from cloudlease.stores.memory import MemoryStore
@@ -23,6 +24,7 @@ from cloudlease.testing.history import (
     check_not_stuck,
     check_single_holder,
     check_sink,
+    check_steals,
     check_tokens,
     excerpt,
     tenures,
@@ -98,6 +100,27 @@ def test_ambiguous_check_finds_lost_and_duplicated_grants() -> None:
     assert check_ambiguous([ghost])
 
 
+def test_a_steal_ends_the_older_grant_and_nothing_renews_it_afterwards() -> None:
+    events = [
+        ev(0, "a", "granted", token=1, deadline=9, lease="j"),
+        ev(1, "a", "renew_applied", token=1, lease="j"),  # before the steal: fine
+        ev(2, "op", "applied", token=2, detail="steal", lease="j"),
+        ev(3, "op", "granted", token=2, deadline=12, lease="j"),
+        ev(4, "a", "claim", token=1, deadline=9, lease="j"),  # a acts until a renewal fails
+        ev(5, "a", "renewed", token=1, deadline=14, lease="j"),  # the reply to the one at 1
+    ]
+    assert check_single_holder(events) == [] and check_steals(events) == []
+    assert [(t.holder, t.start, t.end) for t in tenures(events)] == [("a", 0, 2), ("op", 3, 12)]
+    unstolen = [e for e in events if e.detail != "steal"]
+    assert check_single_holder(unstolen)  # without the steal, a and op overlap
+    late = ev(2.5, "b", "granted", token=1, deadline=9, lease="j")  # applied before, told after
+    assert [t.end for t in tenures([*events[:3], late]) if t.holder == "b"] == [2]
+    renewed_after = [*events, ev(6, "a", "renew_applied", token=1, lease="j")]
+    (problem,) = check_steals(renewed_after)
+    assert "renewed a's token 1 at 6.000 after op stole the lease with token 2" in problem
+    assert check_steals([*events, ev(6, "a", "renew_applied", token=1, lease="other")]) == []
+
+
 def test_excerpt_shows_the_events_a_violation_names() -> None:
     events = [
         ev(0, "a", "granted", token=1, deadline=9),
@@ -157,6 +180,20 @@ class MislabellingStore(MemoryStore):
         return result
 
 
+class StealDeafStore(MemoryStore):
+    """Renews a grant that a steal took: the renewal writes the old grant back over the
+    stealer's, as a renewal conditioned on the holder's name alone would after a re-entry."""
+
+    def _renew(self, lease: Lease, now_ms: int, ttl_ms: int) -> tuple[LeaseRecord, Any]:
+        with self._shelf.lock:
+            current = self._shelf.records.get(lease.name)
+            if current is not None and current.token > lease.token:
+                record = rules.renewed(lease.record, now_ms, ttl_ms)
+                self._shelf.records[lease.name] = record
+                return record, None
+        return super()._renew(lease, now_ms, ttl_ms)
+
+
 class Mutant(MemoryBackend):
     """A broken store's sync side, or (given ``loop``) its async side: the broken primitives
     awaited through ``SyncBackedStore``, driven as ``AsyncBackend`` drives an async store."""
@@ -212,6 +249,14 @@ def test_a_store_that_loses_ambiguous_grants_is_caught(
 ) -> None:
     problem = first_violation(Mutant(MislabellingStore, f"mislabelling-{id(loop)}", loop))
     assert problem.startswith("ambiguous outcomes"), problem
+
+
+def test_a_store_that_renews_a_stolen_grant_is_caught(
+    loop: asyncio.AbstractEventLoop | None,
+) -> None:
+    backend = Mutant(StealDeafStore, f"steal-deaf-{id(loop)}", loop)
+    problem = first_violation(backend, Profile(steal_every=2.0))
+    assert problem.startswith("steals"), problem
 
 
 def test_clocks_skewed_beyond_the_allowance_are_caught() -> None:
