@@ -15,6 +15,7 @@ from cloudlease.errors import LeaseHeld
 from cloudlease.records import AcquireRequest
 from cloudlease.testing import FakeClock
 from cloudlease_dynamodb import expressions
+from cloudlease_dynamodb.schema import AttributeNames
 from cloudlease_dynamodb.store import DynamoDBCore
 from tests.dynamodb.conftest import StoreMaker
 from tests.dynamodb.test_conformance import no_replace
@@ -226,3 +227,28 @@ def test_the_takeover_condition_checks_no_attribute_types(make_http_store: Store
         ":metadata",
         ":purge_at",
     }
+
+
+def test_each_request_gets_its_own_names_and_only_the_values_it_uses() -> None:
+    """Requests keeps each expression's placeholders (worked out once, not per request); the
+    ExpressionAttributeNames it hands out are a copy, so a caller's hook that edits one request
+    cannot change the next, and a value the expressions do not use is never sent."""
+    requests = expressions.Requests("leases", AttributeNames(holder="owner"), 1000)
+    first = requests.renew("job", "holder-a", 7, 1_000, 10_000)
+    first["ExpressionAttributeNames"]["#holder"] = "tampered"
+    second = requests.renew("job", "holder-a", 7, 2_000, 10_000)
+    assert second["ExpressionAttributeNames"] == {
+        "#holder": "owner",
+        "#token": "token",
+        "#expires_at": "expires_at",
+        "#renewed_at": "renewed_at",
+        "#ttl": "purge_at",
+    }
+    assert set(second["ExpressionAttributeValues"]) == {
+        ":holder",
+        ":token",
+        ":expires_at",
+        ":now_ms",
+        ":purge_at",
+    }
+    assert second["ExpressionAttributeValues"][":now_ms"] == {"N": "2000"}
