@@ -191,10 +191,12 @@ class LeaderElector(ElectorCore):
                 lease=self.name,
                 store=self.store.url,
             )
-        self._thread = threading.Thread(
-            target=self.run, name=f"cloudlease-elector:{self.name}", daemon=True
-        )
-        self._thread.start()
+        from cloudlease._exit import AT_EXIT
+        from cloudlease._threads import start_daemon
+
+        if self.release_at_exit:
+            AT_EXIT.add_elector(self)
+        self._thread = start_daemon(self.run, f"cloudlease-elector:{self.name}")
         return self
 
     def run(self) -> None:
@@ -213,10 +215,15 @@ class LeaderElector(ElectorCore):
 
     def resign(self) -> None:
         """Stop campaigning; if leading, stop renewing and release the lease."""
+        self.stop_for_exit(None)
+
+    def stop_for_exit(self, timeout: float | None) -> None:
+        """``resign()``, waiting at most ``timeout`` seconds for the elector's thread (the
+        process's exit, or SIGTERM with ``release_on_sigterm``, must not hang on a request)."""
         self._stop.set()
         self._wake.set()
         if self._thread is not None and self._thread is not threading.current_thread():
-            self._thread.join()
+            self._thread.join(timeout)
 
     def _lead(self, term: Tenure) -> None:
         """Lead while the process's renewal scheduler renews ``term``, until it ends or

@@ -35,6 +35,7 @@ import weakref
 from collections import deque
 
 from cloudlease._log import log
+from cloudlease._threads import start_daemon
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -201,11 +202,7 @@ class RenewalScheduler:
     # -- the scheduler thread ---------------------------------------------------------------
 
     def _start(self, target: Any, name: str, *args: Any) -> threading.Thread:
-        thread = threading.Thread(
-            target=target, args=(self._generation, *args), name=name, daemon=True
-        )
-        thread.start()
-        return thread
+        return start_daemon(target, name, self._generation, *args)
 
     def _run(self, generation: int) -> None:
         clock = self.clock

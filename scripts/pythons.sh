@@ -11,10 +11,13 @@ UV="${UV:-$(command -v uv || echo .tools/bin/uv)}"  # as scripts/test.sh finds i
 CHECKED="3.10 3.11 3.12 3.13"
 # Slow, time-based files (test_demo, test_multiprocess_sqlite), those needing the dev or docs
 # group or the cloud SDKs (test_cloud_smoke_args, test_docs_site, test_otel: the OpenTelemetry
-# SDK) and the one test that wants the providers installed run on .venv's Python only.
+# SDK) and the tests that want the providers installed run on .venv's Python only.
 CORE_TESTS=$(ls tests/test_*.py |
   grep -v -E 'test_(adapters_web|packaging|docs_site|demo|multiprocess_sqlite|cloud_smoke_args|async_providers|otel)\.py')
-NEEDS_PROVIDERS=tests/test_urls.py::test_installed_schemes_include_the_embedded_ones_and_the_providers
+NEEDS_PROVIDERS=(
+  --deselect tests/test_urls.py::test_installed_schemes_include_the_embedded_ones_and_the_providers
+  --deselect tests/test_import_cost.py::test_a_provider_adds_only_its_own_modules_to_its_sdk
+)
 
 find_python() {  # an interpreter of version $1 that runs, or nothing
   local candidate
@@ -44,5 +47,5 @@ for version in $CHECKED; do
   env="$PWD/.cache/pythons/$version"
   UV_PROJECT_ENVIRONMENT="$env" "$UV" sync --locked --quiet --python "$python" \
     --no-default-groups --group test-core
-  "$env/bin/python" -m pytest -q -p no:cacheprovider $CORE_TESTS --deselect "$NEEDS_PROVIDERS"
+  "$env/bin/python" -m pytest -q -p no:cacheprovider $CORE_TESTS "${NEEDS_PROVIDERS[@]}"
 done

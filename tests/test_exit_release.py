@@ -109,3 +109,36 @@ def test_release_on_sigterm_releases_then_chains_to_the_handler_installed_before
         assert code == 5 and "server shut down" in output
     else:
         assert code == -signal.SIGTERM
+
+
+def test_the_librarys_threads_leave_sigterm_to_the_main_thread(tmp_path: Path) -> None:
+    """The kernel gives a process's SIGTERM to any thread that does not block it, and Python
+    runs the handler only once the main thread wakes: a SIGTERM that landed on a renewal
+    thread waited out the main thread's ``time.sleep(60)`` (the test above hung on a loaded
+    machine, about one run in six). Every cloudlease thread blocks it; the main thread not."""
+    body = """
+    node = elected()
+    import threading
+    for _ in range(1000):  # on_elected runs just before the renewal thread starts
+        keepers = [t for t in threading.enumerate() if t.name.startswith("cloudlease-keeper")]
+        if keepers and keepers[0].native_id:
+            break
+        time.sleep(0.01)
+    def blocked(tid):
+        try:
+            with open(f"/proc/self/task/{tid}/status") as status:
+                mask = next(line for line in status if line.startswith("SigBlk:")).split()[1]
+        except FileNotFoundError:
+            return None  # a worker that ended meanwhile
+        return bool(int(mask, 16) >> (signal.SIGTERM - 1) & 1)
+    for thread in threading.enumerate():
+        if (state := blocked(thread.native_id)) is not None:
+            print(thread.name.split(":")[0], state)
+    node.resign()
+    """
+    code, output = run(tmp_path, body)
+    assert code == 0, output
+    seen = dict(line.split() for line in output.splitlines())
+    assert seen.pop("MainThread") == "False"
+    assert {"cloudlease-elector", "cloudlease-keeper"} <= set(seen), seen
+    assert set(seen.values()) == {"True"}, seen
