@@ -13,7 +13,10 @@ import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from cloudlease.testing import FakeClock
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -108,3 +111,16 @@ def freeze_and_replace(
     for worker in workers:
         worker.wait(wait)
     return freezes
+
+
+def advance_while(
+    clock: FakeClock, busy: Callable[[], bool], *, step: float | None = None, poll: float = 0.2
+) -> None:
+    """While ``busy()``: each time a thread sleeps on ``clock``, move the clock on, by ``step``
+    seconds or to the next sleeper's deadline (a thread still computing is left to it)."""
+    while busy():
+        try:
+            clock.wait_for_sleepers(1, timeout=poll)
+        except TimeoutError:
+            continue
+        clock.advance(step if step is not None else (clock.next_deadline() or 0.0))

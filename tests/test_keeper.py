@@ -13,7 +13,7 @@ import pytest
 from cloudlease import ConfigError, LeaseHeld, LeaseLost, StoreUnavailable
 from cloudlease.keeper import HeldLease, hold
 from cloudlease.testing import FakeClock, FaultyStore
-from tests.helpers import eventually
+from tests.helpers import advance_while, eventually
 
 TTL = 9.0  # renew every 3 s; safety margin 0.9 s, so the local deadline is 8.1 s after start
 
@@ -120,12 +120,7 @@ def test_hold_waits_for_the_holder_to_expire(store: FaultyStore, clock: FakeCloc
 
     thread = threading.Thread(target=contender)
     thread.start()
-    while not got:
-        try:
-            clock.wait_for_sleepers(1, timeout=0.2)
-        except TimeoutError:
-            continue  # acquiring, or already done
-        clock.advance(clock.next_deadline() or 0.0)
+    advance_while(clock, lambda: not got)
     assert done.wait(5)
     thread.join(5)
     assert got and got[0] > other.token
@@ -146,12 +141,7 @@ def test_hold_gives_up_waiting_after_wait_seconds(store: FaultyStore, clock: Fak
 
     thread = threading.Thread(target=contender)
     thread.start()
-    while thread.is_alive():
-        try:
-            clock.wait_for_sleepers(1, timeout=0.5)
-        except TimeoutError:
-            continue
-        clock.advance(1.0)
+    advance_while(clock, thread.is_alive, step=1.0, poll=0.5)
     assert len(errors) == 1
     assert clock.monotonic() <= 1_000.0 + 7
 

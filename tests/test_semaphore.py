@@ -21,6 +21,7 @@ from cloudlease.keeper import hold
 from cloudlease.stores.memory import MemoryStore
 from cloudlease.tenure import Tenure, first_slot
 from cloudlease.testing import FakeClock, FaultyStore
+from tests.helpers import advance_while
 
 TTL = 9.0
 
@@ -87,12 +88,7 @@ def test_a_waiter_takes_the_first_slot_that_frees(store: FaultyStore, clock: Fak
     clock.wait_for_sleepers(1)  # every slot refused: a campaign pause
     assert store.requests["acquire"] == 4
     first.release()
-    while waiter.is_alive():
-        try:
-            clock.wait_for_sleepers(1, timeout=0.2)
-        except TimeoutError:
-            continue
-        clock.advance(clock.next_deadline() or 0.0)
+    advance_while(clock, waiter.is_alive)
     waiter.join(5)
     assert got and got[0].slot == first.slot and got[0].token > first.token
 

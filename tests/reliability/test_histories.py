@@ -46,16 +46,9 @@ BUDGET = {
 }
 
 
-#: Semaphore histories per store (CI's default, and the share of CLOUDLEASE_HISTORIES).
-SEMAPHORE_BUDGET = {
-    "memory": (40, 1.0),
-    "sqlite": (30, 1.0),
-    "dynamodb": (4, 1 / 10),
-    "firestore": (2, 1 / 10),
-    "azure_blob": (4, 1 / 10),
-    "s3": (2, 1 / 40),
-    "gcs": (2, 1 / 40),
-}
+#: Semaphore histories per store: CI's default; the share of CLOUDLEASE_HISTORIES is BUDGET's.
+_SEMAPHORE_DEFAULTS = dict(memory=40, sqlite=30, dynamodb=4, firestore=2, azure_blob=4, s3=2, gcs=2)
+SEMAPHORE_BUDGET = {name: (n, BUDGET[name][1]) for name, n in _SEMAPHORE_DEFAULTS.items()}
 
 
 #: Histories with steals per store: the semaphores' shares, at least 4 each in CI (a steal
