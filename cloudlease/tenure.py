@@ -570,6 +570,8 @@ class TenureCore:
             return store.release(*call.args)
         if method == "steal":
             return store.steal(*call.args)
+        if method == "get":  # a read (a front door's look at a refused record): no change
+            return store.get(*call.args)
         raise AssertionError(f"not a lifecycle request: {method}")
 
     def _request(self, call: Call) -> events.Request:

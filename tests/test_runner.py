@@ -342,3 +342,29 @@ def test_a_done_tick_is_not_re_entered_by_the_same_holder_id(store: FaultyStore)
     job({"time": "t1"})
     job({"time": "t1"})  # a retry with the same holder id (Cloud Run task, Lambda request id)
     assert runs == [1]
+
+
+class ShortLeaseStore(MemoryStore):
+    """Grants at most 60 s, as Azure's blob leases do: a done mark cannot outlive it as a
+    lease, so the runner reads the tick's record before acquiring."""
+
+    capabilities = MemoryStore.capabilities.replace(max_ttl=60.0)
+
+
+def test_a_store_with_short_leases_reads_a_ticks_record_first_and_skips_a_done_tick(
+    clock: FakeClock,
+) -> None:
+    store = FaultyStore(ShortLeaseStore(clock=clock))
+    runs: list[str] = []
+
+    @single_runner(store=store, name="nightly", tick=by_event, remember=3600, skipped="dup")
+    def job(event: dict[str, str]) -> str:
+        runs.append(event["time"])
+        return "ran"
+
+    assert job({"time": "t1"}) == "ran"
+    store.requests.clear()
+    clock.advance(120)  # past every lease the store could grant, within remember
+    assert job({"time": "t1"}) == "dup"
+    assert dict(store.requests) == {"get": 1}  # the read decided: no acquire
+    assert runs == ["t1"]
