@@ -64,7 +64,8 @@ class TenureCore:
 
     ``lost`` is an Event set when the tenure ends (lost, stepped down, released or done);
     ``ensure()`` raises LeaseLost from then on, and ``on_lost(tenure)`` is called once when
-    the lease was lost rather than let go.
+    the lease was lost rather than let go. With ``slots=N`` the tenure holds one slot of the
+    semaphore ``name`` (``_slot_flow`` chooses it; ``slot`` and ``lease_name`` say which).
     """
 
     def __init__(
