@@ -67,7 +67,7 @@ class FirestoreCore(StoreCore):
     """Lease records as documents of one Firestore collection (Native mode): both sides."""
 
     capabilities = Capabilities(
-        round_trips={"acquire": 2, "refused": 1, "renew": 1, "release": 1, "get": 1} | {"steal": 3},
+        round_trips={"acquire": 2, "refused": 1, "renew": 1, "release": 1, "get": 1} | {"steal": 2},
     )
     _rpc: Rpc | None
 
@@ -264,10 +264,26 @@ class FirestoreCore(StoreCore):
             return rules.acquired(current, request)
 
         try:
-            record, update_time = yield from self._write_as_read(request.name, decide)
+            record, update_time = yield from self._write_as_read(
+                request.name, decide, self._stolen_as_read(request)
+            )
         except _Contended as exc:
             raise self._contended(request.name, exc, "acquire") from None
         return record, FirestoreState(update_time)
+
+    def _stolen_as_read(
+        self, request: AcquireRequest
+    ) -> tuple[LeaseRecord | None, datetime | None] | None:
+        """For a steal, the stealer's own read (``_steal_flow`` has just made it), if it still
+        names the holder and token stolen: the commit is conditioned on its update_time, so a
+        steal is 2 requests; a change since that read fails the precondition and is read again."""
+        if request.steals is None:
+            return None
+        with self._lock:
+            seen = self._seen.get(request.name)
+        if seen is None or not rules.holds(seen[0], *request.steals):
+            return None
+        return seen
 
     def _write_if_ours(
         self, lease: Lease, change: Callable[[LeaseRecord], LeaseRecord], what: str
