@@ -105,6 +105,21 @@ def test_a_steal_is_a_read_then_a_commit_on_the_update_time_it_read(
         either.renew(old)
 
 
+def test_a_store_remembers_a_bounded_number_of_reads(
+    store: FirestoreStore, interceptor: Interceptor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from cloudlease_firestore import _core
+
+    monkeypatch.setattr(_core, "_REMEMBERED", 2)
+    for name in ("a", "b", "c", "d", "e"):
+        store.acquire(name, A, TTL)
+        store.get(name)  # a read of a document: remembered
+        assert 1 <= len(store._seen) <= 2
+    interceptor.reset()
+    store.steal("c", B, TTL)  # what was forgotten costs nothing but memory: still 2 requests
+    assert counts(interceptor) == {"BatchGetDocuments": 1, "Commit": 1}
+
+
 def test_renew_after_takeover_reads_once_and_writes_nothing_more(
     either: BaseStore, interceptor: Interceptor, clock: FakeClock
 ) -> None:

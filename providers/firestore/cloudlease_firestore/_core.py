@@ -35,6 +35,8 @@ if TYPE_CHECKING:
     from cloudlease._contract import Timing
 
 DEFAULT_COLLECTION = "cloudlease_leases"
+#: Reads remembered per store (all forgotten at once beyond that; each only saves a request).
+_REMEMBERED = 4096
 DEFAULT_DATABASE = "(default)"
 #: How long past ``expires_at`` the TTL field lets a record live (7 days).
 DEFAULT_CLEANUP_AFTER = 7 * 24 * 3600.0
@@ -184,6 +186,8 @@ class FirestoreCore(StoreCore):
             return None, None
         record = docs.decode(name, docs.plain_values(found.fields), where=self.url)
         with self._lock:
+            if len(self._seen) >= _REMEMBERED:
+                self._seen.clear()
             self._seen[name] = (record, found.update_time)
         update_time: datetime = found.update_time
         return record, update_time
