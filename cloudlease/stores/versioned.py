@@ -26,6 +26,7 @@ from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
 from cloudlease import records as rules
 from cloudlease._frozen import Frozen, setters
+from cloudlease._remembered import Remembered
 from cloudlease._validation import Duration, is_lease_name, to_seconds
 from cloudlease.errors import CloudLeaseError, CorruptRecord, LeaseLost, StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
@@ -125,8 +126,7 @@ class VersionedStore(BaseStore, Generic[V]):
 
         self._rng = rng or random.Random()
         self._never = threading.Event()
-        self._known_lock = threading.Lock()
-        self._known: dict[str, tuple[LeaseRecord, V]] = {}
+        self._known: Remembered[tuple[LeaseRecord, V]] = Remembered()
 
     def key(self, name: str) -> str:
         """The object name of lease ``name``."""
@@ -201,15 +201,13 @@ class VersionedStore(BaseStore, Generic[V]):
                 raise self._translate(exc, lease=lease, write=write) from exc
 
     def _remember(self, name: str, known: tuple[LeaseRecord, V] | None) -> None:
-        with self._known_lock:
-            if known is None:
-                self._known.pop(name, None)
-            else:
-                self._known[name] = known
+        if known is None:
+            self._known.pop(name)
+        else:
+            self._known.put(name, known)
 
     def _recall(self, name: str) -> tuple[LeaseRecord, V] | None:
-        with self._known_lock:
-            return self._known.get(name)
+        return self._known.get(name)
 
     def _read(self, name: str) -> tuple[LeaseRecord, V] | None:
         """(record, version) of lease ``name`` as stored now, or None; remembered."""

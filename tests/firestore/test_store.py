@@ -106,11 +106,9 @@ def test_a_steal_is_a_read_then_a_commit_on_the_update_time_it_read(
 
 
 def test_a_store_remembers_a_bounded_number_of_reads(
-    store: FirestoreStore, interceptor: Interceptor, monkeypatch: pytest.MonkeyPatch
+    store: FirestoreStore, interceptor: Interceptor
 ) -> None:
-    from cloudlease_firestore import _core
-
-    monkeypatch.setattr(_core, "_REMEMBERED", 2)
+    store._seen.limit = 2
     for name in ("a", "b", "c", "d", "e"):
         store.acquire(name, A, TTL)
         store.get(name)  # a read of a document: remembered

@@ -28,6 +28,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from cloudlease import records as rules
 from cloudlease._flows import Call, Flow, Pause, Step, run
+from cloudlease._remembered import Remembered
 from cloudlease._validation import Duration, to_seconds
 from cloudlease.clock import Clock
 from cloudlease.errors import ConfigError, CorruptRecord, LeaseLost, StoreUnavailable
@@ -55,7 +56,6 @@ if TYPE_CHECKING:
 _FIRST_BACKOFF = 0.05  # seconds; doubles per throttled attempt
 _MAX_BACKOFF = 1.0
 _ACQUIRE_ROUNDS = 3  # takeover/re-entry rounds before giving up on a lease changing hands
-_REMEMBERED = 4096  # items remembered per store (all forgotten at once beyond that)
 log = logging.getLogger("cloudlease.dynamodb")
 
 
@@ -143,8 +143,7 @@ class DynamoDBCore(StoreCore):
             credential_source=credential_source,
         )
         self._rng = options.get("rng") or random.Random()
-        self._seen_lock = threading.Lock()
-        self._seen: dict[str, LeaseRecord] = {}  # the item of each lease, as last seen
+        self._seen: Remembered[LeaseRecord] = Remembered()  # the item of each lease, as last seen
         self._puts = True  # False once PutItem was denied (an IAM policy from before it)
         self._url = self._describe()  # the settings are final from here on
 
@@ -235,10 +234,7 @@ class DynamoDBCore(StoreCore):
         return self._saw(codec.decode(item, self.attributes, table=self.table, store=self.url))
 
     def _saw(self, record: LeaseRecord) -> LeaseRecord:
-        with self._seen_lock:
-            if len(self._seen) >= _REMEMBERED:
-                self._seen.clear()
-            self._seen[record.name] = record
+        self._seen.put(record.name, record)
         return record
 
     # -- primitives, as flows of API calls --------------------------------------------------
@@ -252,8 +248,7 @@ class DynamoDBCore(StoreCore):
             if new is not None:
                 return self.decode(new), None
             # changed since the stealer read it (or of another schema): decide as an acquire
-        with self._seen_lock:
-            seen = self._seen.get(request.name)
+        seen = self._seen.get(request.name)
         if seen is not None and seen.schema == SCHEMA and self._puts:
             replaced = yield from self._replace(request, seen, budget)
             if replaced is not None:

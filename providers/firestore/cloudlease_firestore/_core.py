@@ -18,6 +18,7 @@ from google.api_core import exceptions as gexc
 
 from cloudlease import records as rules
 from cloudlease._flows import Call, Flow
+from cloudlease._remembered import Remembered
 from cloudlease._validation import Duration, to_seconds
 from cloudlease.errors import CloudLeaseError, ConfigError, StoreUnavailable
 from cloudlease.lease import Lease, LeaseRecord
@@ -35,8 +36,6 @@ if TYPE_CHECKING:
     from cloudlease._contract import Timing
 
 DEFAULT_COLLECTION = "cloudlease_leases"
-#: Reads remembered per store (all forgotten at once beyond that; each only saves a request).
-_REMEMBERED = 4096
 DEFAULT_DATABASE = "(default)"
 #: How long past ``expires_at`` the TTL field lets a record live (7 days).
 DEFAULT_CLEANUP_AFTER = 7 * 24 * 3600.0
@@ -114,7 +113,7 @@ class FirestoreCore(StoreCore):
         self._credentials = credentials
         self._rpc = None
         self._lock = threading.Lock()
-        self._seen: dict[str, tuple[LeaseRecord, datetime]] = {}
+        self._seen: Remembered[tuple[LeaseRecord, datetime]] = Remembered()
 
     # -- identity ---------------------------------------------------------------------------
 
@@ -185,10 +184,7 @@ class FirestoreCore(StoreCore):
         if found is None:
             return None, None
         record = docs.decode(name, docs.plain_values(found.fields), where=self.url)
-        with self._lock:
-            if len(self._seen) >= _REMEMBERED:
-                self._seen.clear()
-            self._seen[name] = (record, found.update_time)
+        self._seen.put(name, (record, found.update_time))
         update_time: datetime = found.update_time
         return record, update_time
 
@@ -283,8 +279,7 @@ class FirestoreCore(StoreCore):
         steal is 2 requests; a change since that read fails the precondition and is read again."""
         if request.steals is None:
             return None
-        with self._lock:
-            seen = self._seen.get(request.name)
+        seen = self._seen.get(request.name)
         if seen is None or not rules.holds(seen[0], *request.steals):
             return None
         return seen
@@ -385,8 +380,7 @@ class FirestoreCore(StoreCore):
 
     def _state_after_ambiguous(self, previous_state: Any, record: LeaseRecord) -> Any:
         """After a read-back: the update_time of that read, if it saw exactly ``record``."""
-        with self._lock:
-            seen = self._seen.pop(record.name, None)
+        seen = self._seen.pop(record.name)
         if seen is not None and seen[0] == record:
             return FirestoreState(seen[1])
         return None  # unknown: the next renew reads first
